@@ -1,0 +1,117 @@
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.exceptions import AuthenticationFailed
+from rest_framework.response import Response
+from rest_framework.views import APIView
+from rest_framework_simplejwt.serializers import TokenObtainPairSerializer
+from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
+
+from apps.core.errors import AccountLocked
+from apps.core.openapi import error_response
+
+from .lockout import cooloff_seconds
+from .models import normalize_email_address
+from .selectors import user_role_names
+from .services import user_update_profile
+from .validators import validate_iana_timezone
+
+
+class EmailTokenObtainPairSerializer(TokenObtainPairSerializer):
+    def validate(self, attrs):
+        attrs[self.username_field] = normalize_email_address(attrs[self.username_field])
+        return super().validate(attrs)
+
+
+class TokenPairSerializer(serializers.Serializer):
+    access = serializers.CharField()
+    refresh = serializers.CharField()
+
+
+class AccessTokenSerializer(serializers.Serializer):
+    access = serializers.CharField()
+
+
+class TokenObtainView(TokenObtainPairView):
+    """Exchange ``{"email", "password"}`` for an access and a refresh token.
+
+    After AXES_FAILURE_LIMIT failures the account is locked for AXES_COOLOFF_MINUTES, and
+    even the right password gets 429 ``account_locked``.
+    """
+
+    serializer_class = EmailTokenObtainPairSerializer
+
+    @extend_schema(
+        summary="Obtain a JWT pair",
+        tags=["auth"],
+        responses={
+            200: TokenPairSerializer,
+            401: error_response("Wrong email or password, or inactive account."),
+            429: error_response("Throttled, or the account is locked (account_locked)."),
+        },
+    )
+    def post(self, request, *args, **kwargs):
+        try:
+            return super().post(request, *args, **kwargs)
+        except AuthenticationFailed:
+            # django-axes flags the (DRF) request when it refused a locked-out account.
+            if getattr(request, "axes_locked_out", False):
+                raise AccountLocked(wait_s=cooloff_seconds()) from None
+            raise
+
+
+class TokenRefreshAPIView(TokenRefreshView):
+    @extend_schema(
+        summary="Refresh an access token",
+        tags=["auth"],
+        responses={
+            200: AccessTokenSerializer,
+            401: error_response("The refresh token is invalid or expired (token_not_valid)."),
+        },
+    )
+    def post(self, request, *args, **kwargs):
+        return super().post(request, *args, **kwargs)
+
+
+class MeView(APIView):
+    class OutputSerializer(serializers.Serializer):
+        id = serializers.UUIDField()
+        email = serializers.EmailField()
+        display_name = serializers.CharField()
+        timezone = serializers.CharField()
+        is_staff = serializers.BooleanField()
+        roles = serializers.ListField(child=serializers.CharField())
+        date_joined = serializers.DateTimeField()
+
+    class InputSerializer(serializers.Serializer):
+        display_name = serializers.CharField(max_length=150, required=False, allow_blank=True)
+        timezone = serializers.CharField(
+            max_length=64, required=False, validators=[validate_iana_timezone]
+        )
+
+    def _render(self, user):
+        payload = {
+            "id": user.id,
+            "email": user.email,
+            "display_name": user.display_name,
+            "timezone": user.timezone,
+            "is_staff": user.is_staff,
+            "roles": user_role_names(user=user),
+            "date_joined": user.date_joined,
+        }
+        return Response(self.OutputSerializer(payload).data)
+
+    @extend_schema(summary="The caller", tags=["me"], responses=OutputSerializer)
+    def get(self, request):
+        return self._render(request.user)
+
+    @extend_schema(
+        summary="Update the caller's display name or time zone",
+        tags=["me"],
+        request=InputSerializer,
+        responses=OutputSerializer,
+    )
+    def patch(self, request):
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        user = user_update_profile(user=request.user, **serializer.validated_data)
+        return self._render(user)

@@ -1,0 +1,84 @@
+import uuid
+
+from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
+from django.contrib.auth.models import PermissionsMixin
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils import timezone as django_timezone
+
+from .validators import validate_iana_timezone
+
+
+def normalize_email_address(email: str) -> str:
+    """Emails are compared case-insensitively, so they are stored lower-cased."""
+    return (email or "").strip().lower()
+
+
+class UserManager(BaseUserManager):
+    use_in_migrations = True
+
+    def get_by_natural_key(self, username):
+        return self.get(email__iexact=normalize_email_address(username))
+
+    def create_user(self, email: str, password: str | None = None, **fields) -> "User":
+        if not email:
+            raise ValueError("An email address is required.")
+        user = self.model(email=normalize_email_address(email), **fields)
+        user.set_password(password)
+        user.full_clean(exclude=["password"])
+        user.save(using=self._db)
+        return user
+
+    def create_superuser(self, email: str, password: str | None = None, **fields) -> "User":
+        fields.update(is_staff=True, is_superuser=True)
+        return self.create_user(email, password, **fields)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """A person: a learner, or staff with roles (groups). Logs in with their email."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    email = models.EmailField("email address", unique=True)
+    display_name = models.CharField(max_length=150, blank=True)
+    timezone = models.CharField(
+        max_length=64,
+        default="UTC",
+        validators=[validate_iana_timezone],
+        help_text="IANA time zone name; streaks and days are counted in it.",
+    )
+    is_active = models.BooleanField(default=True)
+    is_staff = models.BooleanField(
+        default=False, help_text="Can log into the admin (authors, reviewers, publishers, staff)."
+    )
+    date_joined = models.DateTimeField(default=django_timezone.now)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS: list[str] = []
+
+    class Meta:
+        ordering = ["email"]
+        constraints = [
+            models.UniqueConstraint(
+                Lower("email"),
+                name="accounts_user_email_ci_unique",
+                violation_error_message="A user with this email address already exists.",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.email
+
+    def get_full_name(self) -> str:
+        return self.display_name or self.email
+
+    def get_short_name(self) -> str:
+        return self.display_name or self.email.split("@")[0]
+
+    def clean(self) -> None:
+        super().clean()
+        self.email = normalize_email_address(self.email)

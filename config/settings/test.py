@@ -1,0 +1,14 @@
+"""Test settings: the same integrations as base (PostgreSQL and Redis when their URLs are set),
+with fast hashing and eager Celery. Integration tests switch eager mode off and use a real
+worker (tests/conftest.py)."""
+
+from .base import *  # noqa: F403
+from .base import CACHES, REDIS_URL, env
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+CELERY_TASK_ALWAYS_EAGER = True
+
+if REDIS_URL:
+    # Tests clear the cache between tests; keep that away from the broker's database.
+    CACHES["default"]["LOCATION"] = env("TEST_CACHE_REDIS_URL", default="redis://127.0.0.1:6379/15")
+    CACHES["default"]["KEY_PREFIX"] = "adaptive-test"

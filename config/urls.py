@@ -1,0 +1,27 @@
+from django.contrib import admin
+from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from apps.core.views import api_not_found, healthz, readyz
+
+admin.site.site_header = "Adaptive Learning Platform"
+admin.site.site_title = "Adaptive Learning admin"
+admin.site.index_title = "Content, learners and migration"
+
+api_v1 = [
+    path("", include("apps.accounts.urls")),
+]
+
+urlpatterns = [
+    path("healthz", healthz, name="healthz"),
+    path("readyz", readyz, name="readyz"),
+    path("admin/", admin.site.urls),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/auth/", include("rest_framework.urls", namespace="rest_framework")),
+    path("api/v1/", include(api_v1)),
+    # Last: any other /api/ path is a JSON 404, never Django's HTML page.
+    re_path(r"^api/(?P<unmatched_path>.*)$", api_not_found),
+]
+
+handler500 = "apps.core.views.server_error"

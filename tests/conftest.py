@@ -1,0 +1,128 @@
+"""Shared fixtures. Integration tests get a real Celery worker on the test database."""
+
+import os
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connections
+from rest_framework.test import APIClient
+
+from config.celery import app as celery_app
+from tests.accounts.factories import PASSWORD, UserFactory
+
+ROOT = Path(__file__).resolve().parent.parent
+WORKER_START_TIMEOUT_S = 60
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    # Throttle counters and lockouts live in the cache; each test starts clean.
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def api_client() -> APIClient:
+    return APIClient()
+
+
+@pytest.fixture
+def learner(db):
+    return UserFactory()
+
+
+@pytest.fixture
+def learner_client(learner) -> APIClient:
+    client = APIClient()
+    client.force_authenticate(learner)
+    return client
+
+
+@pytest.fixture
+def password() -> str:
+    return PASSWORD
+
+
+def _integration_services_missing() -> str | None:
+    if connections["default"].vendor != "postgresql":
+        return "DATABASE_URL does not point at PostgreSQL"
+    if not settings.REDIS_URL:
+        return "REDIS_URL is not set"
+    return None
+
+
+def _database_url(alias: str) -> str:
+    db = connections[alias].settings_dict
+    if db["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{db['NAME']}"
+    auth = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
+    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+@pytest.fixture(scope="session")
+def celery_worker_queue(django_db_setup, django_db_blocker):
+    """Start ``celery worker`` as a separate process on the test database; yield its queue.
+
+    Skips without PostgreSQL and Redis, unless CI_REQUIRE_INTEGRATION=1 makes that a failure.
+    """
+    missing = _integration_services_missing()
+    if missing:
+        if os.environ.get("CI_REQUIRE_INTEGRATION") == "1":
+            pytest.fail(f"integration tests are required but {missing}")
+        pytest.skip(f"integration test skipped: {missing}")
+
+    queue = f"test-{uuid.uuid4().hex[:12]}"
+    env = os.environ | {
+        "DJANGO_SETTINGS_MODULE": "config.settings.test",
+        "DATABASE_URL": _database_url("default"),
+        "LEGACY_DATABASE_URL": _database_url("legacy"),
+        "CELERY_QUEUE": queue,
+    }
+    log_path = ROOT / "var" / f"celery-worker-{queue}.log"
+    log = log_path.open("w")
+    worker = subprocess.Popen(  # noqa: S603 - fixed argv, our own interpreter
+        [
+            sys.executable, "-m", "celery", "-A", "config", "worker",
+            "--queues", queue, "--pool", "solo", "--loglevel", "INFO",
+            "--without-gossip", "--without-mingle", "--without-heartbeat",
+        ],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    try:
+        _wait_until_consuming(worker, queue, log_path)
+        yield queue
+    finally:
+        worker.terminate()
+        try:
+            worker.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+        log.close()
+
+
+def _wait_until_consuming(worker: subprocess.Popen, queue: str, log_path: Path) -> None:
+    deadline = time.monotonic() + WORKER_START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if worker.poll() is not None:
+            pytest.fail(f"celery worker exited early:\n{log_path.read_text()[-4000:]}")
+        if "ready." in log_path.read_text():
+            return
+        time.sleep(0.2)
+    pytest.fail(f"celery worker did not start in {WORKER_START_TIMEOUT_S}s")
+
+
+@pytest.fixture
+def real_celery(celery_worker_queue):
+    """Send tasks through the broker to the worker (eager mode off) for one test."""
+    conf = celery_app.conf
+    saved = conf.task_always_eager, conf.task_default_queue
+    conf.task_always_eager, conf.task_default_queue = False, celery_worker_queue
+    yield celery_worker_queue
+    conf.task_always_eager, conf.task_default_queue = saved
