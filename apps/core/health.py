@@ -4,7 +4,7 @@ import time
 import uuid
 from collections.abc import Callable
 
-from django.core.cache import cache
+from django.core.cache import caches
 from django.db import connections
 
 from config.celery import app as celery_app
@@ -36,6 +36,7 @@ def _database(alias: str) -> Callable[[], str]:
 
 
 def _cache() -> str:
+    cache = caches["default"]
     key, value = f"readyz:{uuid.uuid4().hex}", "ok"
     cache.set(key, value, timeout=10)
     if cache.get(key) != value:
