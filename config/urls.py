@@ -1,3 +1,5 @@
+from django.conf import settings
+from django.conf.urls.static import static
 from django.contrib import admin
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
@@ -10,6 +12,8 @@ admin.site.index_title = "Content, learners and migration"
 
 api_v1 = [
     path("", include("apps.accounts.urls")),
+    path("", include("apps.curriculum.urls")),
+    path("", include("apps.content.urls")),
 ]
 
 urlpatterns = [
@@ -23,5 +27,9 @@ urlpatterns = [
     # Last: any other /api/ path is a JSON 404, never Django's HTML page.
     re_path(r"^api/(?P<unmatched_path>.*)$", api_not_found),
 ]
+
+if not settings.AWS_STORAGE_BUCKET_NAME:
+    # Filesystem media in development (static() is a no-op unless DEBUG); S3 serves its own.
+    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
 
 handler500 = "apps.core.views.server_error"

@@ -10,10 +10,29 @@ REVIEWERS = "Reviewers"
 PUBLISHERS = "Publishers"
 MIGRATION_STAFF = "Migration staff"
 
+_CONTENT_MODELS = ("learningatom", "atomresponseoption", "atomconceptweight", "atommedia", "tag")
+_CURRICULUM_MODELS = ("course", "unit", "concept", "conceptprerequisite", "misconception")
+
+
+def _perms(app_label: str, actions: tuple[str, ...], models: tuple[str, ...]) -> list[str]:
+    return [f"{app_label}.{action}_{model}" for action in actions for model in models]
+
+
 ROLE_PERMISSIONS: dict[str, list[str]] = {
-    AUTHORS: [],
-    REVIEWERS: [],
-    PUBLISHERS: [],
+    # Authors write atoms and build the curriculum around them.
+    AUTHORS: [
+        *_perms("content", ("view", "add", "change"), _CONTENT_MODELS),
+        *_perms("curriculum", ("view", "add", "change"), _CURRICULUM_MODELS),
+    ],
+    # Reviewers read everything they review; workflow actions come with their own permissions.
+    REVIEWERS: [
+        *_perms("content", ("view",), _CONTENT_MODELS),
+        *_perms("curriculum", ("view",), _CURRICULUM_MODELS),
+    ],
+    PUBLISHERS: [
+        *_perms("content", ("view", "change"), _CONTENT_MODELS),
+        *_perms("curriculum", ("view", "add", "change", "delete"), _CURRICULUM_MODELS),
+    ],
     MIGRATION_STAFF: ["accounts.view_user"],
 }
 
@@ -21,8 +40,16 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
 def role_permissions_sync(apps, role_permissions: dict[str, list[str]] | None = None) -> None:
     """Create the role groups and grant them the listed permissions (idempotent).
 
-    ``apps`` is a migration's app registry (or ``django.apps.apps``).
+    ``apps`` is a migration's app registry (or ``django.apps.apps``). Permissions are normally
+    created after all migrations run, so they are created here first for a fresh database.
     """
+    from django.contrib.auth.management import create_permissions
+
+    for app_config in apps.get_app_configs():
+        app_config.models_module = True
+        create_permissions(app_config, apps=apps, verbosity=0)
+        app_config.models_module = None
+
     Group = apps.get_model("auth", "Group")
     Permission = apps.get_model("auth", "Permission")
     for role, permission_names in (role_permissions or ROLE_PERMISSIONS).items():

@@ -41,8 +41,11 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "axes",
     "storages",
+    "django_jsonform",
     "apps.core",
     "apps.accounts",
+    "apps.curriculum",
+    "apps.content",
 ]
 
 MIDDLEWARE = [
@@ -137,6 +140,12 @@ Path(STATIC_ROOT).mkdir(parents=True, exist_ok=True)
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "media/"
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=str(VAR_DIR / "media"))
+
+# Upload limits for atom media (images and audio), in bytes.
+CONTENT_MEDIA_MAX_BYTES = {
+    "image": env.int("CONTENT_IMAGE_MAX_BYTES", default=5_000_000),
+    "audio": env.int("CONTENT_AUDIO_MAX_BYTES", default=20_000_000),
+}
 
 AWS_STORAGE_BUCKET_NAME = env("AWS_STORAGE_BUCKET_NAME", default="")
 if AWS_STORAGE_BUCKET_NAME:

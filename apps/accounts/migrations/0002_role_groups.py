@@ -1,6 +1,5 @@
 """Data migration: create the staff role groups with their permissions."""
 
-from django.contrib.auth.management import create_permissions
 from django.db import migrations
 
 ROLES = ["Authors", "Reviewers", "Publishers", "Migration staff"]
@@ -9,12 +8,6 @@ ROLES = ["Authors", "Reviewers", "Publishers", "Migration staff"]
 def create_role_groups(apps, schema_editor):
     from apps.accounts.roles import role_permissions_sync
 
-    # Permissions are normally created after all migrations; create them now so the
-    # groups can be granted them on a fresh database.
-    for app_config in apps.get_app_configs():
-        app_config.models_module = True
-        create_permissions(app_config, apps=apps, verbosity=0)
-        app_config.models_module = None
     role_permissions_sync(apps)
 
 

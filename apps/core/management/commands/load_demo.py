@@ -7,6 +7,7 @@ from django.db import transaction
 
 from apps.accounts import roles
 from apps.accounts.models import User
+from apps.content.demo_content import demo_course_load
 
 DEMO_PASSWORD = "demo12345"  # noqa: S105 - documented demo login, refused in production
 
@@ -28,8 +29,12 @@ class Command(BaseCommand):
         if getattr(settings, "IS_PRODUCTION", False):
             raise CommandError("load_demo never runs with production settings.")
         with transaction.atomic():
-            for email, display_name, role, is_staff, is_superuser in DEMO_USERS:
-                self._ensure_user(email, display_name, role, is_staff, is_superuser)
+            users = {
+                email: self._ensure_user(email, display_name, role, is_staff, is_superuser)
+                for email, display_name, role, is_staff, is_superuser in DEMO_USERS
+            }
+            course = demo_course_load(author=users["author@demo.local"])
+        self.stdout.write(f"Demo course: {course.title} ({course.concepts.count()} concepts)")
         self._print_logins()
 
     def _ensure_user(self, email, display_name, role, is_staff, is_superuser) -> User:

@@ -1,0 +1,75 @@
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import serializers, viewsets
+
+from .atom_types import atom_type_keys
+from .selectors import atom_learner_view, atom_search, atoms_for_learners
+
+
+class AtomMediaSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=["image", "audio"])
+    url = serializers.URLField()
+    content_type = serializers.CharField()
+    alt_text = serializers.CharField()
+
+
+class LearnerAtomSerializer(serializers.Serializer):
+    """The learner-safe rendering. Type-specific fields (prompt, options, blocks...) follow
+    the common ones; none of them ever carries an answer."""
+
+    id = serializers.UUIDField()
+    atom_type = serializers.ChoiceField(choices=atom_type_keys())
+    title = serializers.CharField()
+    estimated_time_s = serializers.IntegerField()
+    difficulty = serializers.IntegerField()
+    concepts = serializers.ListField(child=serializers.UUIDField())
+    media = AtomMediaSerializer(many=True)
+
+    def to_representation(self, atom):
+        request = self.context.get("request")
+
+        def media_url(media):
+            url = media.file.url
+            return request.build_absolute_uri(url) if request else url
+
+        return atom_learner_view(atom, media_url=media_url)
+
+
+class AtomFilterSerializer(serializers.Serializer):
+    course = serializers.UUIDField(required=False)
+    concept = serializers.UUIDField(required=False)
+    type = serializers.ChoiceField(choices=atom_type_keys(), required=False)
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="Published atoms (learner-safe, no answers)",
+        tags=["atoms"],
+        parameters=[
+            OpenApiParameter("course", OpenApiTypes.UUID, description="Only this course."),
+            OpenApiParameter("concept", OpenApiTypes.UUID, description="Only this concept."),
+            OpenApiParameter("type", str, enum=atom_type_keys(), description="Only this type."),
+        ],
+    ),
+    retrieve=extend_schema(summary="One published atom (learner-safe)", tags=["atoms"]),
+)
+class AtomViewSet(viewsets.ReadOnlyModelViewSet):
+    serializer_class = LearnerAtomSerializer
+
+    def get_queryset(self):
+        atoms = atoms_for_learners().filter(concept_weights__concept__course__is_published=True)
+        if self.action != "list":
+            return atoms.distinct()
+        filters = AtomFilterSerializer(data=self.request.query_params)
+        filters.is_valid(raise_exception=True)
+        params = filters.validated_data
+        return (
+            atom_search(
+                queryset=atoms,
+                course=params.get("course"),
+                concept=params.get("concept"),
+                atom_type=params.get("type", ""),
+            )
+            .distinct()
+            .order_by("title", "id")
+        )

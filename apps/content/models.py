@@ -1,0 +1,238 @@
+import uuid
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+
+from .atom_types.base import ENGAGEMENT_MODES, KNOWLEDGE_DIMENSIONS
+
+
+class EngagementMode(models.TextChoices):
+    """ICAP (Chi & Wylie, 2014): passive < active < constructive < interactive."""
+
+    PASSIVE = "passive"
+    ACTIVE = "active"
+    CONSTRUCTIVE = "constructive"
+    INTERACTIVE = "interactive"
+
+
+class KnowledgeDimension(models.TextChoices):
+    """Krathwohl's revision of Bloom (2002)."""
+
+    FACTUAL = "factual"
+    CONCEPTUAL = "conceptual"
+    PROCEDURAL = "procedural"
+    METACOGNITIVE = "metacognitive"
+
+
+class AtomStatus(models.TextChoices):
+    DRAFT = "draft"
+    IN_REVIEW = "in_review", "In review"
+    APPROVED = "approved"
+    PUBLISHED = "published"
+    ARCHIVED = "archived"
+
+
+assert tuple(EngagementMode.values) == ENGAGEMENT_MODES
+assert tuple(KnowledgeDimension.values) == KNOWLEDGE_DIMENSIONS
+
+
+class Tag(models.Model):
+    name = models.SlugField(max_length=64, unique=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class LearningAtom(models.Model):
+    """One typed piece of practice. ``content`` and ``grading_logic`` are validated by the
+    atom type's pydantic models (apps/content/atom_types) in every write path; write through
+    apps.content.services, never directly."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    title = models.CharField(max_length=200, help_text="Editor-facing name.")
+    atom_type = models.CharField(max_length=32, db_index=True)
+    content = models.JSONField(default=dict, blank=True)
+    grading_logic = models.JSONField(default=dict, blank=True)
+    schema_version = models.PositiveSmallIntegerField(default=1)
+    status = models.CharField(
+        max_length=16, choices=AtomStatus.choices, default=AtomStatus.DRAFT, db_index=True
+    )
+    engagement_mode = models.CharField(
+        max_length=16, choices=EngagementMode.choices, default=EngagementMode.ACTIVE
+    )
+    element_interactivity = models.FloatField(
+        default=0.3,
+        validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
+        help_text="Cognitive load from interacting elements, 0 (none) to 1 (very high).",
+    )
+    knowledge_dimension = models.CharField(
+        max_length=16, choices=KnowledgeDimension.choices, default=KnowledgeDimension.FACTUAL
+    )
+    difficulty = models.PositiveSmallIntegerField(
+        default=3,
+        validators=[MinValueValidator(1), MaxValueValidator(5)],
+        help_text="Author's estimate, 1 (easy) to 5 (hard).",
+    )
+    irt_a = models.FloatField(
+        "IRT discrimination (a)", default=1.0, validators=[MinValueValidator(0.01)]
+    )
+    irt_b = models.FloatField(
+        "IRT difficulty (b)",
+        default=0.0,
+        validators=[MinValueValidator(-6.0), MaxValueValidator(6.0)],
+    )
+    irt_c = models.FloatField(
+        "IRT guessing (c)",
+        default=0.0,
+        validators=[MinValueValidator(0.0), MaxValueValidator(0.5)],
+    )
+    estimated_time_s = models.PositiveIntegerField(
+        default=30, validators=[MinValueValidator(1)], help_text="Expected seconds to answer."
+    )
+    tags = models.ManyToManyField(Tag, related_name="atoms", blank=True)
+    concepts = models.ManyToManyField(
+        "curriculum.Concept", through="AtomConceptWeight", related_name="atoms", blank=True
+    )
+    # Denormalised plain text of the content and options, kept by the services for search.
+    search_text = models.TextField(blank=True, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="authored_atoms",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-updated_at"]
+        indexes = [models.Index(fields=["status", "atom_type"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(engagement_mode__in=EngagementMode.values),
+                name="atom_engagement_mode_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(knowledge_dimension__in=KnowledgeDimension.values),
+                name="atom_knowledge_dimension_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=AtomStatus.values), name="atom_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(element_interactivity__gte=0.0, element_interactivity__lte=1.0),
+                name="atom_element_interactivity_0_1",
+            ),
+            models.CheckConstraint(
+                condition=Q(difficulty__gte=1, difficulty__lte=5), name="atom_difficulty_1_5"
+            ),
+            models.CheckConstraint(condition=Q(irt_a__gt=0), name="atom_irt_a_positive"),
+            models.CheckConstraint(
+                condition=Q(irt_b__gte=-6.0, irt_b__lte=6.0), name="atom_irt_b_range"
+            ),
+            models.CheckConstraint(
+                condition=Q(irt_c__gte=0.0, irt_c__lte=0.5), name="atom_irt_c_range"
+            ),
+            models.CheckConstraint(
+                condition=Q(estimated_time_s__gte=1), name="atom_estimated_time_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.title} ({self.atom_type})"
+
+
+class AtomConceptWeight(models.Model):
+    """How much an atom exercises a concept (0 < weight ≤ 1); mastery updates use it."""
+
+    atom = models.ForeignKey(LearningAtom, on_delete=models.CASCADE, related_name="concept_weights")
+    concept = models.ForeignKey(
+        "curriculum.Concept", on_delete=models.CASCADE, related_name="atom_weights"
+    )
+    weight = models.FloatField(
+        default=1.0, validators=[MinValueValidator(0.01), MaxValueValidator(1.0)]
+    )
+
+    class Meta:
+        ordering = ["atom", "-weight"]
+        constraints = [
+            models.UniqueConstraint(fields=["atom", "concept"], name="atom_concept_unique"),
+            models.CheckConstraint(
+                condition=Q(weight__gt=0.0, weight__lte=1.0), name="atom_concept_weight_0_1"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.concept} (weight {self.weight:g})"
+
+
+class AtomResponseOption(models.Model):
+    """An answer choice of an mcq or multi_select atom. A wrong option should link the
+    misconception it reveals; the admin flags wrong options that do not."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    atom = models.ForeignKey(LearningAtom, on_delete=models.CASCADE, related_name="options")
+    option_index = models.PositiveSmallIntegerField()
+    text = models.TextField()
+    is_correct = models.BooleanField(default=False)
+    feedback = models.TextField(blank=True, help_text="Shown to a learner who picks it.")
+    misconception = models.ForeignKey(
+        "curriculum.Misconception",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="options",
+    )
+    selection_count = models.PositiveIntegerField(default=0, editable=False)
+
+    class Meta:
+        ordering = ["atom", "option_index"]
+        constraints = [
+            models.UniqueConstraint(fields=["atom", "option_index"], name="option_index_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.option_index}: {self.text[:60]}"
+
+
+class MediaKind(models.TextChoices):
+    IMAGE = "image"
+    AUDIO = "audio"
+
+
+def atom_media_path(instance: "AtomMedia", filename: str) -> str:
+    return f"atoms/{instance.atom_id}/{uuid.uuid4().hex}-{filename}"
+
+
+class AtomMedia(models.Model):
+    """An image or audio file shown with an atom; stored through django-storages."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    atom = models.ForeignKey(LearningAtom, on_delete=models.CASCADE, related_name="media")
+    kind = models.CharField(max_length=8, choices=MediaKind.choices, editable=False)
+    file = models.FileField(upload_to=atom_media_path, max_length=255)
+    content_type = models.CharField(max_length=64, editable=False)
+    size_bytes = models.PositiveIntegerField(editable=False)
+    alt_text = models.CharField(
+        max_length=300, blank=True, help_text="Describes the image, or transcribes the audio."
+    )
+    position = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["atom", "position", "created_at"]
+        verbose_name_plural = "atom media"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind__in=MediaKind.values), name="atom_media_kind_valid"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.file.name}"

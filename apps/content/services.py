@@ -1,0 +1,227 @@
+"""Writes to learning atoms. Every path (admin, API, import, demo) validates through here."""
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from apps.curriculum.models import Concept, Misconception
+
+from .atom_types import AtomValidationError, GradeResult, OptionData, get_atom_type
+from .media_validation import media_type_validate
+from .models import AtomConceptWeight, AtomMedia, AtomResponseOption, LearningAtom, Tag
+from .selectors import atom_snapshot
+
+# Metadata editors may set besides the typed payload.
+ATOM_METADATA_FIELDS = (
+    "engagement_mode",
+    "element_interactivity",
+    "knowledge_dimension",
+    "difficulty",
+    "irt_a",
+    "irt_b",
+    "irt_c",
+    "estimated_time_s",
+    "schema_version",
+)
+
+
+@dataclass(frozen=True)
+class ConceptWeightInput:
+    concept: Concept
+    weight: float = 1.0
+
+
+def atom_payload_validate(
+    *, atom_type: str, content: Any, grading_logic: Any, options: Sequence[OptionData] = ()
+) -> None:
+    """Validate a typed payload, including that referenced misconceptions exist.
+
+    Raises AtomValidationError with dotted field paths.
+    """
+    kind = get_atom_type(atom_type)
+    parsed_content, parsed_grading = kind.validate(content, grading_logic, options)
+    referenced = kind.misconception_ids(parsed_content, parsed_grading) | {
+        o.misconception_id for o in options if o.misconception_id
+    }
+    if referenced:
+        known = set(Misconception.objects.filter(pk__in=referenced).values_list("pk", flat=True))
+        missing = referenced - known
+        if missing:
+            raise AtomValidationError(
+                {"misconceptions": [f"Unknown misconception ids: {sorted(map(str, missing))}."]}
+            )
+
+
+def _option_data(options: Iterable[dict | OptionData]) -> list[OptionData]:
+    result = []
+    for position, option in enumerate(options):
+        if isinstance(option, OptionData):
+            result.append(option)
+            continue
+        misconception = option.get("misconception")
+        result.append(
+            OptionData(
+                index=option.get("index", position),
+                text=option["text"],
+                is_correct=bool(option.get("is_correct", False)),
+                feedback=option.get("feedback", ""),
+                misconception_id=getattr(misconception, "pk", misconception),
+            )
+        )
+    return result
+
+
+def atom_create(
+    *,
+    by,
+    title: str,
+    atom_type: str,
+    content: dict,
+    grading_logic: dict,
+    options: Iterable[dict | OptionData] = (),
+    concept_weights: Iterable[ConceptWeightInput] = (),
+    tags: Iterable[str] = (),
+    status: str = "draft",
+    **metadata,
+) -> LearningAtom:
+    """Create an atom with its options, concept weights and tags, all validated first."""
+    option_data = _option_data(options)
+    atom_payload_validate(
+        atom_type=atom_type, content=content, grading_logic=grading_logic, options=option_data
+    )
+    kind = get_atom_type(atom_type)
+    metadata = {
+        "engagement_mode": kind.default_engagement_mode,
+        "knowledge_dimension": kind.default_knowledge_dimension,
+        "element_interactivity": kind.default_element_interactivity,
+        **_only_metadata(metadata),
+    }
+    atom = LearningAtom(
+        title=title,
+        atom_type=atom_type,
+        content=content,
+        grading_logic=grading_logic,
+        status=status,
+        created_by=by,
+        **metadata,
+    )
+    atom.full_clean(exclude=["created_by"])
+    with transaction.atomic():
+        atom.save()
+        _options_replace(atom, option_data)
+        atom_concept_weights_set(atom=atom, weights=concept_weights)
+        atom_tags_set(atom=atom, names=tags)
+        atom_derived_fields_refresh(atom=atom)
+    return atom
+
+
+def atom_update(
+    *,
+    atom: LearningAtom,
+    by,
+    options: Iterable[dict | OptionData] | None = None,
+    **fields,
+) -> LearningAtom:
+    """Change an atom's payload or metadata; options are replaced when given."""
+    unknown = set(fields) - {"title", "content", "grading_logic", *ATOM_METADATA_FIELDS}
+    if unknown:
+        raise ValidationError(f"Unknown atom fields: {', '.join(sorted(unknown))}.")
+    for name, value in fields.items():
+        setattr(atom, name, value)
+    option_data = (
+        _option_data(options) if options is not None else list(atom_snapshot(atom).options)
+    )
+    atom_payload_validate(
+        atom_type=atom.atom_type,
+        content=atom.content,
+        grading_logic=atom.grading_logic,
+        options=option_data,
+    )
+    atom.full_clean(exclude=["created_by"])
+    with transaction.atomic():
+        atom.save()
+        if options is not None:
+            _options_replace(atom, option_data)
+        atom_derived_fields_refresh(atom=atom)
+    return atom
+
+
+def _only_metadata(metadata: dict) -> dict:
+    unknown = set(metadata) - set(ATOM_METADATA_FIELDS)
+    if unknown:
+        raise ValidationError(f"Unknown atom fields: {', '.join(sorted(unknown))}.")
+    return metadata
+
+
+def _options_replace(atom: LearningAtom, options: Sequence[OptionData]) -> None:
+    atom.options.all().delete()
+    AtomResponseOption.objects.bulk_create(
+        AtomResponseOption(
+            atom=atom,
+            option_index=o.index,
+            text=o.text,
+            is_correct=o.is_correct,
+            feedback=o.feedback,
+            misconception_id=o.misconception_id,
+        )
+        for o in options
+    )
+
+
+def atom_concept_weights_set(*, atom: LearningAtom, weights: Iterable[ConceptWeightInput]) -> None:
+    weights = list(weights)
+    for weight in weights:
+        if not 0.0 < weight.weight <= 1.0:
+            raise ValidationError(
+                {"concept_weights": [f"Weight for {weight.concept} must be in (0, 1]."]}
+            )
+    with transaction.atomic():
+        AtomConceptWeight.objects.filter(atom=atom).delete()
+        AtomConceptWeight.objects.bulk_create(
+            AtomConceptWeight(atom=atom, concept=w.concept, weight=w.weight) for w in weights
+        )
+
+
+def atom_tags_set(*, atom: LearningAtom, names: Iterable[str]) -> None:
+    tags = [Tag.objects.get_or_create(name=name.strip().lower())[0] for name in names if name]
+    atom.tags.set(tags)
+
+
+def atom_derived_fields_refresh(*, atom: LearningAtom) -> LearningAtom:
+    """Recompute what is derived from the payload (the search text). Call after any save,
+    including the admin's, once options are stored."""
+    snapshot = atom_snapshot(atom)
+    kind = get_atom_type(atom.atom_type)
+    content, _ = kind.validate(snapshot.content, snapshot.grading_logic, snapshot.options)
+    atom.search_text = kind.search_text(content, snapshot.options)
+    LearningAtom.objects.filter(pk=atom.pk).update(search_text=atom.search_text)
+    return atom
+
+
+def atom_answer_check(*, atom: LearningAtom, response: Any) -> GradeResult:
+    """Grade a response without recording anything: the editors' "check an answer" box.
+
+    Raises ResponseValidationError for a malformed response.
+    """
+    snapshot = atom_snapshot(atom)
+    return get_atom_type(atom.atom_type).grade_response(snapshot, response)
+
+
+def atom_media_attach(
+    *, atom: LearningAtom, uploaded_file, alt_text: str = "", position: int = 0
+) -> AtomMedia:
+    """Store an image or audio file for ``atom``; its type is sniffed and its size capped."""
+    media_type = media_type_validate(uploaded_file)
+    with transaction.atomic():
+        return AtomMedia.objects.create(
+            atom=atom,
+            kind=media_type.kind,
+            content_type=media_type.content_type,
+            size_bytes=uploaded_file.size,
+            file=uploaded_file,
+            alt_text=alt_text,
+            position=position,
+        )

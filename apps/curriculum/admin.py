@@ -1,0 +1,176 @@
+from django import forms
+from django.contrib import admin
+from django.core.exceptions import ValidationError
+from django.db.models import Count
+from django.forms.models import BaseInlineFormSet
+from django.utils.html import format_html, format_html_join
+
+from .models import Concept, ConceptPrerequisite, Course, Misconception, Unit
+from .selectors import curriculum_report
+from .services import prerequisite_cycle_check
+
+
+class UnitInline(admin.TabularInline):
+    model = Unit
+    fields = ("position", "title", "description")
+    extra = 0
+    ordering = ("position",)
+
+
+@admin.register(Course)
+class CourseAdmin(admin.ModelAdmin):
+    list_display = (
+        "title",
+        "slug",
+        "language",
+        "jurisdiction",
+        "default_algorithm",
+        "is_published",
+        "unit_count",
+        "concept_count",
+    )
+    list_filter = ("is_published", "default_algorithm", "language")
+    search_fields = ("title", "slug")
+    prepopulated_fields = {"slug": ("title",)}
+    readonly_fields = ("health_report",)
+    inlines = [UnitInline]
+    fieldsets = (
+        (None, {"fields": ("title", "slug", "description", "is_published")}),
+        ("Audience", {"fields": ("language", "jurisdiction", "default_algorithm")}),
+        ("Curriculum health", {"fields": ("health_report",)}),
+    )
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                units_total=Count("units", distinct=True),
+                concepts_total=Count("concepts", distinct=True),
+            )
+        )
+
+    @admin.display(description="Units", ordering="units_total")
+    def unit_count(self, course):
+        return course.units_total
+
+    @admin.display(description="Concepts", ordering="concepts_total")
+    def concept_count(self, course):
+        return course.concepts_total
+
+    @admin.display(description="Report")
+    def health_report(self, course):
+        if not course.pk:
+            return "Save the course to see its report."
+        report = curriculum_report(course=course)
+        if report.is_clean:
+            return "Every concept sits in a unit, is reachable, and has atoms to practise."
+        sections = [
+            ("Orphans (in no unit; learners never meet them)", report.orphans),
+            ("Unreachable (depend on an orphan)", report.unreachable),
+            ("No atoms to practise", report.without_atoms),
+        ]
+        return format_html_join(
+            "",
+            "<p><strong>{}</strong>: {}</p>",
+            ((title, ", ".join(c.text for c in items)) for title, items in sections if items),
+        )
+
+
+@admin.register(Unit)
+class UnitAdmin(admin.ModelAdmin):
+    list_display = ("title", "course", "position")
+    list_filter = ("course",)
+    list_editable = ("position",)
+    search_fields = ("title",)
+    ordering = ("course", "position")
+
+
+class PrerequisiteInlineFormSet(BaseInlineFormSet):
+    """Rejects a set of prerequisites that would close a cycle, naming the cycle."""
+
+    def clean(self):
+        super().clean()
+        if any(self.errors) or not self.instance.pk:
+            return
+        chosen = [
+            form.cleaned_data["prerequisite"]
+            for form in self.forms
+            if form.cleaned_data
+            and not form.cleaned_data.get("DELETE")
+            and form.cleaned_data.get("prerequisite")
+        ]
+        foreign = [p.text for p in chosen if p.course_id != self.instance.course_id]
+        if foreign:
+            raise ValidationError(
+                f"Prerequisites must be in the same course: {', '.join(foreign)}."
+            )
+        prerequisite_cycle_check(concept=self.instance, prerequisite_ids=[p.pk for p in chosen])
+
+
+class PrerequisiteInline(admin.TabularInline):
+    model = ConceptPrerequisite
+    fk_name = "concept"
+    formset = PrerequisiteInlineFormSet
+    autocomplete_fields = ("prerequisite",)
+    extra = 0
+    verbose_name = "prerequisite (learned before this concept)"
+
+
+class MisconceptionInline(admin.StackedInline):
+    model = Misconception
+    fields = ("name", "description", "remediation")
+    extra = 0
+
+
+class ConceptForm(forms.ModelForm):
+    class Meta:
+        model = Concept
+        fields = "__all__"
+
+    def clean(self):
+        cleaned = super().clean()
+        course, units = cleaned.get("course"), cleaned.get("units")
+        if course and units:
+            foreign = [u.title for u in units if u.course_id != course.pk]
+            if foreign:
+                self.add_error("units", f"These units belong to another course: {foreign}.")
+        return cleaned
+
+
+@admin.register(Concept)
+class ConceptAdmin(admin.ModelAdmin):
+    form = ConceptForm
+    list_display = ("text", "course", "difficulty", "unit_list", "prerequisite_list")
+    list_filter = ("course", "difficulty")
+    search_fields = ("text", "translation", "description")
+    filter_horizontal = ("units",)
+    inlines = [PrerequisiteInline, MisconceptionInline]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("units", "prerequisites")
+
+    @admin.display(description="Units")
+    def unit_list(self, concept):
+        return ", ".join(u.title for u in concept.units.all()) or format_html(
+            '<span style="color:#b00">no unit</span>'
+        )
+
+    @admin.display(description="Prerequisites")
+    def prerequisite_list(self, concept):
+        return ", ".join(p.text for p in concept.prerequisites.all())
+
+
+@admin.register(Misconception)
+class MisconceptionAdmin(admin.ModelAdmin):
+    list_display = ("name", "concept", "linked_options")
+    list_filter = ("concept__course",)
+    search_fields = ("name", "description", "concept__text")
+    autocomplete_fields = ("concept",)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(option_total=Count("options"))
+
+    @admin.display(description="Linked wrong options", ordering="option_total")
+    def linked_options(self, misconception):
+        return misconception.option_total

@@ -1,0 +1,141 @@
+import uuid
+
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+
+
+class SchedulingAlgorithm(models.TextChoices):
+    SM2 = "sm2", "SM-2"
+    FSRS = "fsrs", "FSRS"
+    HLR = "hlr", "Half-life regression"
+    LEITNER = "leitner", "Leitner boxes"
+
+
+class Course(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    slug = models.SlugField(max_length=80, unique=True)
+    title = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    language = models.CharField(
+        max_length=35, blank=True, help_text="BCP 47 language tag of the course, e.g. en-GB, de."
+    )
+    jurisdiction = models.CharField(
+        max_length=35, blank=True, help_text="Where the content applies, e.g. GB for UK driving."
+    )
+    default_algorithm = models.CharField(
+        max_length=16, choices=SchedulingAlgorithm.choices, default=SchedulingAlgorithm.SM2
+    )
+    is_published = models.BooleanField(default=False, help_text="Visible to learners in the API.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["title"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(default_algorithm__in=SchedulingAlgorithm.values),
+                name="course_default_algorithm_valid",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Unit(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="units")
+    title = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    position = models.PositiveIntegerField(default=0, help_text="Order within the course.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["course", "position", "title"]
+        indexes = [models.Index(fields=["course", "position"])]
+
+    def __str__(self) -> str:
+        return f"{self.course}: {self.title}"
+
+
+class Concept(models.Model):
+    """A skill or topic learners master; atoms practise it, units group it."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="concepts")
+    text = models.CharField(max_length=300, help_text="The concept as learners see it.")
+    translation = models.CharField(max_length=300, blank=True)
+    description = models.TextField(blank=True)
+    difficulty = models.PositiveSmallIntegerField(
+        default=3, validators=[MinValueValidator(1), MaxValueValidator(5)]
+    )
+    units = models.ManyToManyField(Unit, related_name="concepts", blank=True)
+    prerequisites = models.ManyToManyField(
+        "self",
+        through="ConceptPrerequisite",
+        through_fields=("concept", "prerequisite"),
+        symmetrical=False,
+        related_name="unlocks",
+        blank=True,
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["course", "text"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(difficulty__gte=1, difficulty__lte=5), name="concept_difficulty_1_5"
+            ),
+            models.UniqueConstraint(
+                fields=["course", "text"], name="concept_text_unique_in_course"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.text
+
+
+class ConceptPrerequisite(models.Model):
+    """``prerequisite`` must be learned before ``concept``. The graph is kept acyclic by
+    ``apps.curriculum.services.concept_prerequisite_add``."""
+
+    concept = models.ForeignKey(
+        Concept, on_delete=models.CASCADE, related_name="prerequisite_links"
+    )
+    prerequisite = models.ForeignKey(
+        Concept, on_delete=models.CASCADE, related_name="dependent_links"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["concept", "prerequisite"]
+        constraints = [
+            models.UniqueConstraint(fields=["concept", "prerequisite"], name="prerequisite_unique"),
+            models.CheckConstraint(
+                condition=~Q(concept=models.F("prerequisite")), name="prerequisite_not_self"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.prerequisite} → {self.concept}"
+
+
+class Misconception(models.Model):
+    """A known wrong belief; wrong answers link to it so learners get targeted remediation."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    concept = models.ForeignKey(Concept, on_delete=models.CASCADE, related_name="misconceptions")
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    remediation = models.TextField(blank=True, help_text="What to tell a learner who holds it.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["concept", "name"]
+
+    def __str__(self) -> str:
+        return self.name
