@@ -1,4 +1,4 @@
-"""The contract every atom type implements. Plain Python and pydantic: no Django imports.
+"""The contract every atom type implements: plain Python and pydantic, no models or settings.
 
 An atom type validates its ``content`` and ``grading_logic`` (pydantic models), parses a
 learner's ``response``, grades it, and renders a learner-safe view that never contains an
@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 from uuid import UUID
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from pydantic import BaseModel, ConfigDict
 from pydantic import ValidationError as PydanticValidationError
 
@@ -67,16 +68,20 @@ class GradeResult:
             raise ValueError(f"score must be within 0..1, got {self.score}")
 
 
-class AtomValidationError(Exception):
+class AtomValidationError(DjangoValidationError):
     """Invalid atom payload. ``errors`` maps a dotted field path to its messages.
 
     Paths start with ``content``, ``grading_logic``, ``options`` or ``atom_type``
-    (for example ``content.options.2.text``).
+    (for example ``content.options.2.text``). Being a Django ValidationError, it shows up as
+    field errors in forms and as a 400 ``validation_error`` in the API.
     """
 
     def __init__(self, errors: dict[str, list[str]]):
         self.errors = errors
-        super().__init__("; ".join(f"{path}: {' '.join(msgs)}" for path, msgs in errors.items()))
+        super().__init__({path: list(messages) for path, messages in errors.items()})
+
+    def __str__(self) -> str:
+        return "; ".join(f"{path}: {' '.join(msgs)}" for path, msgs in self.errors.items())
 
 
 class ResponseValidationError(AtomValidationError):
