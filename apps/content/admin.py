@@ -2,7 +2,7 @@ import json
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Q
 from django.forms.models import BaseInlineFormSet
 from django.shortcuts import get_object_or_404
@@ -52,19 +52,23 @@ class LearningAtomForm(forms.ModelForm):
         if "atom_type" in self.fields:
             self.fields["atom_type"].initial = kind.key
             self.fields["atom_type"].widget = forms.HiddenInput()
-        self.fields["content"].widget = JSONFormWidget(schema=form_schema(kind.content_model))
-        if has_fields(kind.grading_model):
-            self.fields["grading_logic"].widget = JSONFormWidget(
-                schema=form_schema(kind.grading_model)
-            )
-        else:
-            self.fields["grading_logic"].widget = forms.HiddenInput()
-            self.fields["grading_logic"].required = False
-            self.fields["grading_logic"].help_text = "Set on the options below."
-        if not self.instance.pk:
+        if "content" in self.fields:  # absent when the user may only view
+            self.fields["content"].widget = JSONFormWidget(schema=form_schema(kind.content_model))
+        if "grading_logic" in self.fields:
+            self._set_grading_widget(kind)
+        if self.instance._state.adding and "engagement_mode" in self.fields:
             self.fields["engagement_mode"].initial = kind.default_engagement_mode
             self.fields["knowledge_dimension"].initial = kind.default_knowledge_dimension
             self.fields["element_interactivity"].initial = kind.default_element_interactivity
+
+    def _set_grading_widget(self, kind) -> None:
+        field = self.fields["grading_logic"]
+        if has_fields(kind.grading_model):
+            field.widget = JSONFormWidget(schema=form_schema(kind.grading_model))
+        else:
+            field.widget = forms.HiddenInput()
+            field.required = False
+            field.help_text = "Set on the options below."
 
     def clean_atom_type(self):
         key = self.cleaned_data["atom_type"]
@@ -156,10 +160,11 @@ class ResponseOptionInline(admin.TabularInline):
 
     @admin.display(description="Check")
     def distractor_check(self, option):
-        if option.pk and not option.is_correct and option.misconception_id is None:
+        saved = not option._state.adding  # UUID pks exist before saving, so check state
+        if saved and not option.is_correct and option.misconception_id is None:
             return format_html(
-                '<span class="distractor-warning" style="color:#b35c00">'
-                "⚠ wrong option without a misconception</span>"
+                '<span class="distractor-warning" style="color:#b35c00">{}</span>',
+                "⚠ wrong option without a misconception",
             )
         return ""
 
@@ -264,6 +269,8 @@ class LearningAtomAdmin(admin.ModelAdmin):
         return [*options, ConceptWeightInline, AtomMediaInline]
 
     def add_view(self, request, form_url="", extra_context=None):
+        if not self.has_add_permission(request):
+            raise PermissionDenied
         key = self._atom_type_key(request)
         if key not in dict(atom_type_choices()):
             return TemplateResponse(
@@ -337,7 +344,7 @@ class LearningAtomAdmin(admin.ModelAdmin):
 
     @admin.display(description="Learner preview")
     def preview_link(self, atom):
-        if not atom.pk:
+        if atom._state.adding:
             return "Save to preview."
         url = reverse("admin:content_learningatom_preview", args=[atom.pk])
         return format_html('<a href="{}">Preview and check an answer →</a>', url)
@@ -354,8 +361,6 @@ class LearningAtomAdmin(admin.ModelAdmin):
     def preview_view(self, request, object_id):
         atom = get_object_or_404(LearningAtom, pk=object_id)
         if not self.has_view_or_change_permission(request, atom):
-            from django.core.exceptions import PermissionDenied
-
             raise PermissionDenied
         kind = get_atom_type(atom.atom_type)
         context = {

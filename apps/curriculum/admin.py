@@ -60,7 +60,7 @@ class CourseAdmin(admin.ModelAdmin):
 
     @admin.display(description="Report")
     def health_report(self, course):
-        if not course.pk:
+        if course._state.adding:
             return "Save the course to see its report."
         report = curriculum_report(course=course)
         if report.is_clean:
@@ -91,7 +91,7 @@ class PrerequisiteInlineFormSet(BaseInlineFormSet):
 
     def clean(self):
         super().clean()
-        if any(self.errors) or not self.instance.pk:
+        if any(self.errors):
             return
         chosen = [
             form.cleaned_data["prerequisite"]
@@ -105,7 +105,8 @@ class PrerequisiteInlineFormSet(BaseInlineFormSet):
             raise ValidationError(
                 f"Prerequisites must be in the same course: {', '.join(foreign)}."
             )
-        prerequisite_cycle_check(concept=self.instance, prerequisite_ids=[p.pk for p in chosen])
+        if not self.instance._state.adding:  # nothing depends on a new concept yet
+            prerequisite_cycle_check(concept=self.instance, prerequisite_ids=[p.pk for p in chosen])
 
 
 class PrerequisiteInline(admin.TabularInline):
@@ -153,7 +154,7 @@ class ConceptAdmin(admin.ModelAdmin):
     @admin.display(description="Units")
     def unit_list(self, concept):
         return ", ".join(u.title for u in concept.units.all()) or format_html(
-            '<span style="color:#b00">no unit</span>'
+            '<span style="color:#b00">{}</span>', "no unit"
         )
 
     @admin.display(description="Prerequisites")

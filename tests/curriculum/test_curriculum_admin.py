@@ -1,0 +1,108 @@
+import pytest
+from django.urls import reverse
+
+from apps.curriculum.models import Concept, ConceptPrerequisite, Course, Misconception, Unit
+from apps.curriculum.services import concept_prerequisites_set
+from tests.accounts.factories import UserFactory
+from tests.curriculum.factories import (
+    ConceptFactory,
+    CourseFactory,
+    MisconceptionFactory,
+    UnitFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def author_client(client):
+    client.force_login(UserFactory(is_staff=True, roles=["Authors"]))
+    return client
+
+
+@pytest.mark.parametrize(
+    ("model", "factory"),
+    [
+        (Course, CourseFactory),
+        (Unit, UnitFactory),
+        (Concept, ConceptFactory),
+        (Misconception, MisconceptionFactory),
+    ],
+)
+def test_changelist_add_and_change_pages_render_for_an_author(author_client, model, factory):
+    obj = factory()
+    name = f"admin:{model._meta.app_label}_{model._meta.model_name}"
+
+    assert author_client.get(reverse(f"{name}_changelist")).status_code == 200
+    assert author_client.get(reverse(f"{name}_add")).status_code == 200
+    assert author_client.get(reverse(f"{name}_change", args=[obj.pk])).status_code == 200
+
+
+def _concept_post(concept, prerequisites) -> dict:
+    data = {
+        "course": str(concept.course_id),
+        "text": concept.text,
+        "translation": "",
+        "description": "",
+        "difficulty": "3",
+        "prerequisite_links-TOTAL_FORMS": str(len(prerequisites)),
+        "prerequisite_links-INITIAL_FORMS": "0",
+        "prerequisite_links-MIN_NUM_FORMS": "0",
+        "prerequisite_links-MAX_NUM_FORMS": "1000",
+        "misconceptions-TOTAL_FORMS": "0",
+        "misconceptions-INITIAL_FORMS": "0",
+        "misconceptions-MIN_NUM_FORMS": "0",
+        "misconceptions-MAX_NUM_FORMS": "1000",
+    }
+    for i, prerequisite in enumerate(prerequisites):
+        data[f"prerequisite_links-{i}-prerequisite"] = str(prerequisite.pk)
+    return data
+
+
+def test_admin_rejects_a_prerequisite_cycle_and_names_it(author_client):
+    course = CourseFactory()
+    first = ConceptFactory(course=course, text="Letters")
+    second = ConceptFactory(course=course, text="Words")
+    concept_prerequisites_set(concept=second, prerequisites=[first])
+
+    response = author_client.post(
+        reverse("admin:curriculum_concept_change", args=[first.pk]), _concept_post(first, [second])
+    )
+
+    assert response.status_code == 200
+    assert "Letters → Words → Letters" in response.content.decode() or (
+        "Words → Letters → Words" in response.content.decode()
+    )
+    assert ConceptPrerequisite.objects.count() == 1
+
+
+def test_admin_saves_valid_prerequisites(author_client):
+    course = CourseFactory()
+    first = ConceptFactory(course=course, text="Letters")
+    second = ConceptFactory(course=course, text="Words")
+
+    response = author_client.post(
+        reverse("admin:curriculum_concept_change", args=[second.pk]), _concept_post(second, [first])
+    )
+
+    assert response.status_code == 302
+    assert list(second.prerequisites.all()) == [first]
+
+
+def test_course_page_reports_orphan_concepts(author_client):
+    course = CourseFactory()
+    ConceptFactory(course=course, text="Forgotten concept")
+    UnitFactory(course=course)
+
+    page = author_client.get(reverse("admin:curriculum_course_change", args=[course.pk]))
+
+    assert b"Orphans" in page.content
+    assert b"Forgotten concept" in page.content
+
+
+def test_learners_cannot_open_the_curriculum_admin(client):
+    client.force_login(UserFactory())
+
+    response = client.get(reverse("admin:curriculum_course_changelist"))
+
+    assert response.status_code == 302
