@@ -1,5 +1,9 @@
 """Reads of learning atoms: snapshots for grading, learner-safe renderings, editor search."""
 
+import hashlib
+import hmac
+
+from django.conf import settings
 from django.db import connection
 from django.db.models import Prefetch, Q, QuerySet
 
@@ -25,7 +29,15 @@ def atom_snapshot(atom: LearningAtom) -> AtomSnapshot:
         content=atom.content,
         grading_logic=atom.grading_logic,
         options=options,
+        display_seed=atom_display_seed(atom.pk),
     )
+
+
+def atom_display_seed(atom_id) -> str:
+    """Secret per-atom seed for display shuffles. Changing CONTENT_SHUFFLE_SECRET reshuffles
+    every rendering, so answers from clients holding older renderings would be misread."""
+    key = settings.CONTENT_SHUFFLE_SECRET.encode()
+    return hmac.new(key, str(atom_id).encode(), hashlib.sha256).hexdigest()
 
 
 def atom_learner_view(atom: LearningAtom, *, media_url=None) -> dict:

@@ -141,6 +141,9 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "media/"
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=str(VAR_DIR / "media"))
 
+# Seeds the display order of parsons/ordering/matching items; keep it stable (see README).
+CONTENT_SHUFFLE_SECRET = env("CONTENT_SHUFFLE_SECRET", default=SECRET_KEY)
+
 # Upload limits for atom media (images and audio), in bytes.
 CONTENT_MEDIA_MAX_BYTES = {
     "image": env.int("CONTENT_IMAGE_MAX_BYTES", default=5_000_000),

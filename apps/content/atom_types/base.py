@@ -50,6 +50,13 @@ class AtomSnapshot:
     content: dict
     grading_logic: dict
     options: tuple[OptionData, ...] = ()
+    # Seeds display shuffles (parsons, ordering, matching). The selector derives it from a
+    # server secret, so a learner cannot recompute the order from the public atom id.
+    display_seed: str = ""
+
+    @property
+    def shuffle_seed(self) -> str:
+        return self.display_seed or self.id
 
 
 @dataclass(frozen=True)
