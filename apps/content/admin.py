@@ -53,7 +53,8 @@ class LearningAtomForm(forms.ModelForm):
             self.fields["atom_type"].initial = kind.key
             self.fields["atom_type"].widget = forms.HiddenInput()
         if "content" in self.fields:  # absent when the user may only view
-            self.fields["content"].widget = JSONFormWidget(schema=form_schema(kind.content_model))
+            schema = form_schema(kind.content_model, title=f"{kind.label}: content")
+            self.fields["content"].widget = JSONFormWidget(schema=schema)
         if "grading_logic" in self.fields:
             self._set_grading_widget(kind)
         if self.instance._state.adding and "engagement_mode" in self.fields:
@@ -64,7 +65,8 @@ class LearningAtomForm(forms.ModelForm):
     def _set_grading_widget(self, kind) -> None:
         field = self.fields["grading_logic"]
         if has_fields(kind.grading_model):
-            field.widget = JSONFormWidget(schema=form_schema(kind.grading_model))
+            schema = form_schema(kind.grading_model, title=f"{kind.label}: grading")
+            field.widget = JSONFormWidget(schema=schema)
         else:
             field.widget = forms.HiddenInput()
             field.required = False

@@ -12,10 +12,12 @@ from pydantic import BaseModel
 LONG_TEXT_FIELDS = {"prompt", "text", "explanation", "statement", "front", "back", "feedback"}
 
 
-def form_schema(model: type[BaseModel]) -> dict:
+def form_schema(model: type[BaseModel], title: str = "") -> dict:
     schema = model.model_json_schema()
     definitions = schema.pop("$defs", {})
-    return _simplify(schema, definitions)
+    simplified = _simplify(schema, definitions)
+    simplified["title"] = title or simplified.get("title", "")
+    return simplified
 
 
 def _simplify(node: Any, definitions: dict) -> Any:

@@ -99,3 +99,16 @@ def test_500_unexpected_error_is_json_not_html(learner_client, monkeypatch):
 
     error = assert_envelope(learner_client.get(ME_URL), 500, "internal_error")
     assert "on fire" not in error["message"]  # internals are logged, not leaked
+
+
+def test_domain_validation_errors_keep_their_field_paths():
+    from apps.content.atom_types import ResponseValidationError
+    from apps.core.errors import api_exception_handler
+
+    response = api_exception_handler(
+        ResponseValidationError({"response.choice": ["No option 7; valid: 0, 1."]}), {}
+    )
+
+    assert response.status_code == 400
+    assert response.data["error"]["code"] == "validation_error"
+    assert response.data["error"]["details"] == {"response.choice": ["No option 7; valid: 0, 1."]}

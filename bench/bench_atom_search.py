@@ -1,0 +1,131 @@
+"""Editor atom search on PostgreSQL: full-text search over the GIN index against the
+icontains scan it replaces, on the same table in the same run.
+
+Needs a PostgreSQL server (default postgres://postgres@127.0.0.1:5432); it creates and drops a
+scratch database. Run: .venv/bin/python bench/bench_atom_search.py [atoms]
+"""
+
+import os
+import random
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import psycopg
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+SERVER = os.environ.get("BENCH_PG_SERVER", "postgres://postgres@127.0.0.1:5432")
+SCRATCH = f"bench_search_{uuid.uuid4().hex[:8]}"
+
+WORDS = [
+    "signal",
+    "mirror",
+    "junction",
+    "roundabout",
+    "hazard",
+    "brake",
+    "tyre",
+    "overtaking",
+    "motorway",
+    "lane",
+    "cyclist",
+    "pedestrian",
+    "crossing",
+    "speed",
+    "limit",
+    "stopping",
+    "distance",
+    "visibility",
+    "fog",
+    "skid",
+    "parking",
+    "junction",
+    "protocol",
+    "segment",
+    "packet",
+    "router",
+    "latency",
+    "bandwidth",
+    "checksum",
+    "socket",
+    "handshake",
+    "congestion",
+]
+
+
+def setup_django():
+    os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings.test"
+    os.environ["DATABASE_URL"] = f"{SERVER}/{SCRATCH}"
+    os.environ.pop("REDIS_URL", None)
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
+def populate(count: int) -> None:
+    from apps.content.models import LearningAtom
+
+    rng = random.Random(7)
+    atoms = []
+    for n in range(count):
+        words = " ".join(rng.choice(WORDS) for _ in range(30))
+        atoms.append(
+            LearningAtom(
+                title=f"Atom {n}",
+                atom_type="flashcard",
+                content={"front": words[:80], "back": words[80:]},
+                search_text=words + (" zebra" if n % 1000 == 0 else ""),
+            )
+        )
+    LearningAtom.objects.bulk_create(atoms, batch_size=2000)
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE content_learningatom")
+
+
+def timed(label: str, run, repeats: int = 20) -> float:
+    run()  # warm-up
+    started = time.perf_counter()
+    for _ in range(repeats):
+        result = run()
+    elapsed_ms = (time.perf_counter() - started) * 1000 / repeats
+    print(f"{label:<40} {elapsed_ms:8.2f} ms/query   ({result} hits)")
+    return elapsed_ms
+
+
+def main(count: int) -> None:
+    with psycopg.connect(f"{SERVER}/postgres", autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{SCRATCH}"')
+    try:
+        setup_django()
+        populate(count)
+        from django.db.models import Q
+
+        from apps.content.models import LearningAtom
+        from apps.content.selectors import atom_search
+
+        print(f"atoms                                    {count}")
+        baseline = timed(
+            "icontains scan (baseline)",
+            lambda: LearningAtom.objects.filter(
+                Q(title__icontains="zebra") | Q(search_text__icontains="zebra")
+            ).count(),
+        )
+        fts = timed("full-text search (GIN)", lambda: atom_search(text="zebra").count())
+        print(f"speed-up fts vs scan                     {baseline / fts:8.1f}x")
+    finally:
+        from django.db import connections
+
+        connections.close_all()
+        with psycopg.connect(f"{SERVER}/postgres", autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{SCRATCH}" WITH (FORCE)')
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 50_000)
