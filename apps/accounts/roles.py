@@ -18,20 +18,36 @@ def _perms(app_label: str, actions: tuple[str, ...], models: tuple[str, ...]) ->
     return [f"{app_label}.{action}_{model}" for action in actions for model in models]
 
 
+_REVIEW_MODELS = ("reviewcomment",)
+_READ_ONLY_CONTENT = ("atomrevision", "itemanalysissettings")
+
 ROLE_PERMISSIONS: dict[str, list[str]] = {
-    # Authors write atoms and build the curriculum around them.
+    # Authors write atoms, build the curriculum around them, import, and submit for review.
     AUTHORS: [
         *_perms("content", ("view", "add", "change"), _CONTENT_MODELS),
         *_perms("curriculum", ("view", "add", "change"), _CURRICULUM_MODELS),
+        *_perms("content", ("view", "add", "change"), _REVIEW_MODELS),
+        *_perms("content", ("view",), _READ_ONLY_CONTENT),
+        *_perms("content", ("view", "add"), ("importjob",)),
+        "content.submit_atom",
+        "content.import_atoms",
     ],
-    # Reviewers read everything they review; workflow actions come with their own permissions.
+    # Reviewers read everything they review, comment, approve or request changes.
     REVIEWERS: [
         *_perms("content", ("view",), _CONTENT_MODELS),
         *_perms("curriculum", ("view",), _CURRICULUM_MODELS),
+        *_perms("content", ("view", "add", "change"), _REVIEW_MODELS),
+        *_perms("content", ("view",), _READ_ONLY_CONTENT),
+        "content.review_atom",
     ],
+    # Publishers publish, schedule, archive and restore; they also tune item-analysis flags.
     PUBLISHERS: [
         *_perms("content", ("view", "change"), _CONTENT_MODELS),
         *_perms("curriculum", ("view", "add", "change", "delete"), _CURRICULUM_MODELS),
+        *_perms("content", ("view", "add", "change"), _REVIEW_MODELS),
+        *_perms("content", ("view",), _READ_ONLY_CONTENT),
+        "content.change_itemanalysissettings",
+        "content.publish_atom",
     ],
     MIGRATION_STAFF: ["accounts.view_user"],
 }

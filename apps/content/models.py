@@ -54,6 +54,13 @@ class LearningAtom(models.Model):
     apps.content.services, never directly."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    external_id = models.CharField(
+        max_length=100,
+        unique=True,
+        null=True,
+        blank=True,
+        help_text="Stable id from an import; re-importing the same id updates this atom.",
+    )
     title = models.CharField(max_length=200, help_text="Editor-facing name.")
     atom_type = models.CharField(max_length=32, db_index=True)
     content = models.JSONField(default=dict, blank=True)
@@ -100,6 +107,29 @@ class LearningAtom(models.Model):
     )
     # Denormalised plain text of the content and options, kept by the services for search.
     search_text = models.TextField(blank=True, editable=False)
+    # What learners see: the revision pinned at publication. Editing the working copy (the
+    # fields above) never changes it; publishing again moves it.
+    published_revision = models.ForeignKey(
+        "AtomRevision", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    published_at = models.DateTimeField(null=True, blank=True)
+    publish_at = models.DateTimeField(
+        null=True, blank=True, help_text="Publish automatically at this time (once approved)."
+    )
+    expire_at = models.DateTimeField(
+        null=True, blank=True, help_text="Archive automatically at this time."
+    )
+    last_edited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    # Item statistics (apps.content.services.statistics), refreshed by a Celery task.
+    stat_responses = models.PositiveIntegerField(default=0, editable=False)
+    stat_facility = models.FloatField(null=True, blank=True, editable=False)
+    stat_discrimination = models.FloatField(null=True, blank=True, editable=False)
+    stat_computed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    review_flag = models.TextField(
+        blank=True, editable=False, help_text="Why the statistics say this atom needs re-review."
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
@@ -113,6 +143,12 @@ class LearningAtom(models.Model):
     class Meta:
         ordering = ["-updated_at"]
         indexes = [models.Index(fields=["status", "atom_type"])]
+        permissions = [
+            ("submit_atom", "Can submit atoms for review"),
+            ("review_atom", "Can approve atoms or request changes"),
+            ("publish_atom", "Can publish, schedule, archive and restore atoms"),
+            ("import_atoms", "Can import atoms in bulk"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(engagement_mode__in=EngagementMode.values),
@@ -190,6 +226,8 @@ class AtomResponseOption(models.Model):
         related_name="options",
     )
     selection_count = models.PositiveIntegerField(default=0, editable=False)
+    selection_rate = models.FloatField(null=True, blank=True, editable=False)
+    discrimination_index = models.FloatField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["atom", "option_index"]
@@ -236,3 +274,154 @@ class AtomMedia(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind}: {self.file.name}"
+
+
+class RevisionSource(models.TextChoices):
+    ADMIN = "admin"
+    API = "api"
+    IMPORT = "import"
+    SYNC = "sync"
+    SCHEDULE = "schedule"
+    SYSTEM = "system"
+
+
+class AtomRevision(models.Model):
+    """An immutable snapshot of an atom: content, grading logic, options, concept links, tags
+    and metadata. Every save makes one; publishing pins one; attempts record one."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    atom = models.ForeignKey(LearningAtom, on_delete=models.CASCADE, related_name="revisions")
+    number = models.PositiveIntegerField()
+    snapshot = models.JSONField()
+    source = models.CharField(max_length=16, choices=RevisionSource.choices)
+    message = models.CharField(max_length=255, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["atom", "-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["atom", "number"], name="revision_number_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.atom.title} r{self.number}"
+
+
+class AtomEditLock(models.Model):
+    """An editor's claim on an atom; others cannot save it until it is released or expires."""
+
+    atom = models.OneToOneField(LearningAtom, on_delete=models.CASCADE, related_name="edit_lock")
+    held_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    acquired_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-acquired_at"]
+
+    def __str__(self) -> str:
+        return f"{self.atom} locked by {self.held_by} until {self.expires_at:%H:%M}"
+
+
+class ReviewComment(models.Model):
+    """Reviewer feedback on a whole atom or one named field; replies thread under a parent."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    atom = models.ForeignKey(LearningAtom, on_delete=models.CASCADE, related_name="review_comments")
+    revision = models.ForeignKey(
+        AtomRevision, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    parent = models.ForeignKey(
+        "self", on_delete=models.CASCADE, null=True, blank=True, related_name="replies"
+    )
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    field_path = models.CharField(
+        max_length=120, blank=True, help_text="Empty for the whole atom, e.g. content.prompt."
+    )
+    body = models.TextField()
+    is_change_request = models.BooleanField(default=False, editable=False)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["atom", "created_at"]
+
+    def __str__(self) -> str:
+        where = self.field_path or "atom"
+        return f"{self.author} on {where}: {self.body[:50]}"
+
+
+class ImportFormat(models.TextChoices):
+    JSON = "json", "JSON"
+    CSV = "csv", "CSV"
+    GIFT = "gift", "Moodle GIFT"
+
+
+class ImportStatus(models.TextChoices):
+    PREVIEWING = "previewing"
+    PREVIEWED = "previewed"
+    IMPORTING = "importing"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class ImportJob(models.Model):
+    """One uploaded file: dry-run preview first, then (on confirmation) the import itself."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    file = models.FileField(upload_to="imports/%Y/%m/")
+    original_name = models.CharField(max_length=255)
+    format = models.CharField(max_length=8, choices=ImportFormat.choices)
+    status = models.CharField(max_length=16, choices=ImportStatus.choices, default="previewing")
+    total_rows = models.PositiveIntegerField(default=0)
+    processed_rows = models.PositiveIntegerField(default=0)
+    created_count = models.PositiveIntegerField(default=0)
+    updated_count = models.PositiveIntegerField(default=0)
+    unchanged_count = models.PositiveIntegerField(default=0)
+    error_count = models.PositiveIntegerField(default=0)
+    # The dry-run plan: one entry per row {line, external_id, title, action, errors, changes}.
+    plan = models.JSONField(default=list, blank=True)
+    failure = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.original_name} ({self.get_status_display()})"
+
+    @property
+    def progress_percent(self) -> int:
+        return int(100 * self.processed_rows / self.total_rows) if self.total_rows else 0
+
+
+class ItemAnalysisSettings(models.Model):
+    """Editor-set thresholds beyond which an atom is flagged for re-review (one row)."""
+
+    min_responses = models.PositiveIntegerField(default=30)
+    min_facility = models.FloatField(default=0.2)
+    max_facility = models.FloatField(default=0.95)
+    min_discrimination = models.FloatField(default=0.15)
+    max_distractor_discrimination = models.FloatField(
+        default=0.0, help_text="A distractor above this attracts stronger learners: flag it."
+    )
+    min_distractor_selection = models.FloatField(
+        default=0.02, help_text="A distractor chosen less often than this is not working."
+    )
+
+    class Meta:
+        verbose_name = verbose_name_plural = "item analysis settings"
+
+    def __str__(self) -> str:
+        return "Item analysis thresholds"

@@ -8,11 +8,61 @@ from django.db import connection
 from django.db.models import Prefetch, Q, QuerySet
 
 from .atom_types import AtomSnapshot, OptionData, get_atom_type
-from .models import AtomMedia, AtomResponseOption, AtomStatus, LearningAtom
+from .models import AtomMedia, AtomStatus, LearningAtom
+
+
+def atom_working_snapshot(atom: LearningAtom) -> dict:
+    """The working copy as a revision snapshot (JSON): payload, options, links and metadata."""
+    from .services.atoms import ATOM_METADATA_FIELDS
+
+    return {
+        "title": atom.title,
+        "atom_type": atom.atom_type,
+        "content": atom.content,
+        "grading_logic": atom.grading_logic,
+        "options": [
+            {
+                "index": o.option_index,
+                "text": o.text,
+                "is_correct": o.is_correct,
+                "feedback": o.feedback,
+                "misconception": str(o.misconception_id) if o.misconception_id else None,
+            }
+            for o in sorted(atom.options.all(), key=lambda o: o.option_index)
+        ],
+        "concepts": [
+            {"concept": str(w.concept_id), "weight": w.weight}
+            for w in sorted(atom.concept_weights.all(), key=lambda w: str(w.concept_id))
+        ],
+        "tags": sorted(t.name for t in atom.tags.all()),
+        "metadata": {name: getattr(atom, name) for name in ATOM_METADATA_FIELDS},
+    }
+
+
+def revision_atom_snapshot(revision) -> AtomSnapshot:
+    """What grading and rendering need, from a pinned revision (not the working copy)."""
+    snapshot = revision.snapshot
+    return AtomSnapshot(
+        id=str(revision.atom_id),
+        atom_type=snapshot["atom_type"],
+        content=snapshot["content"],
+        grading_logic=snapshot["grading_logic"],
+        options=tuple(
+            OptionData(
+                index=o["index"],
+                text=o["text"],
+                is_correct=o["is_correct"],
+                feedback=o.get("feedback", ""),
+                misconception_id=o.get("misconception"),
+            )
+            for o in snapshot["options"]
+        ),
+        display_seed=atom_display_seed(revision.atom_id),
+    )
 
 
 def atom_snapshot(atom: LearningAtom) -> AtomSnapshot:
-    """Plain-data view of an atom (uses prefetched options when present)."""
+    """Plain-data view of an atom's working copy (uses prefetched options when present)."""
     options = tuple(
         OptionData(
             index=o.option_index,
@@ -41,17 +91,23 @@ def atom_display_seed(atom_id) -> str:
 
 
 def atom_learner_view(atom: LearningAtom, *, media_url=None) -> dict:
-    """The learner-safe rendering: the type's fields plus metadata. Never any answer."""
-    snapshot = atom_snapshot(atom)
-    kind = get_atom_type(atom.atom_type)
+    """The learner-safe rendering of the *published* revision. Never any answer.
+
+    Precondition: ``atom.published_revision`` is set (``atoms_for_learners`` ensures it).
+    """
+    revision = atom.published_revision
+    snapshot = revision_atom_snapshot(revision)
+    kind = get_atom_type(snapshot.atom_type)
     content, _ = kind.validate(snapshot.content, snapshot.grading_logic, snapshot.options)
+    metadata = revision.snapshot["metadata"]
     return {
         "id": str(atom.pk),
-        "atom_type": atom.atom_type,
-        "title": atom.title,
-        "estimated_time_s": atom.estimated_time_s,
-        "difficulty": atom.difficulty,
-        "concepts": [str(w.concept_id) for w in atom.concept_weights.all()],
+        "atom_type": snapshot.atom_type,
+        "revision": revision.number,
+        "title": revision.snapshot["title"],
+        "estimated_time_s": metadata["estimated_time_s"],
+        "difficulty": metadata["difficulty"],
+        "concepts": [link["concept"] for link in revision.snapshot["concepts"]],
         "media": [
             {
                 "kind": m.kind,
@@ -66,11 +122,16 @@ def atom_learner_view(atom: LearningAtom, *, media_url=None) -> dict:
 
 
 def atoms_for_learners() -> QuerySet[LearningAtom]:
-    """Published atoms with what rendering needs, prefetched (a fixed number of queries)."""
-    return LearningAtom.objects.filter(status=AtomStatus.PUBLISHED).prefetch_related(
-        Prefetch("options", queryset=AtomResponseOption.objects.order_by("option_index")),
-        Prefetch("media", queryset=AtomMedia.objects.order_by("position", "created_at")),
-        "concept_weights",
+    """Atoms with a published revision that are not archived, with what rendering needs
+    (a fixed number of queries). A published atom being re-edited stays visible as published.
+    """
+    return (
+        LearningAtom.objects.filter(published_revision__isnull=False)
+        .exclude(status=AtomStatus.ARCHIVED)
+        .select_related("published_revision")
+        .prefetch_related(
+            Prefetch("media", queryset=AtomMedia.objects.order_by("position", "created_at"))
+        )
     )
 
 

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import WorkerHeartbeat
+from .models import AuditEvent, WorkerHeartbeat
 
 
 @admin.register(WorkerHeartbeat)
@@ -12,4 +12,32 @@ class WorkerHeartbeatAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    list_display = (
+        "created_at",
+        "action",
+        "target_repr",
+        "actor",
+        "source",
+        "from_state",
+        "to_state",
+    )
+    list_filter = ("source", "action", "target_type")
+    search_fields = ("target_repr", "target_id", "message")
+    date_hierarchy = "created_at"
+
+    def get_readonly_fields(self, request, obj=None):
+        return [field.name for field in self.model._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
         return False

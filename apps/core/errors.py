@@ -25,6 +25,15 @@ class Conflict(exceptions.APIException):
     default_code = "conflict"
 
 
+class DomainConflict(Exception):  # noqa: N818 - a domain error, named for what it means
+    """Base for service errors that mean "not in this state" (409 in the API)."""
+
+    code = "conflict"
+
+    def details(self) -> dict:
+        return {}
+
+
 class AccountLocked(exceptions.APIException):
     """Too many failed logins for this account; it is locked for a cool-off period."""
 
@@ -59,6 +68,10 @@ def _envelope_for(exc: exceptions.APIException, data) -> dict:
 
 
 def api_exception_handler(exc, context):
+    if isinstance(exc, DomainConflict):
+        return Response(
+            error_body(exc.code, str(exc), exc.details()), status=status.HTTP_409_CONFLICT
+        )
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(as_serializer_error(exc))
     elif isinstance(exc, Http404):

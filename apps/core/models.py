@@ -20,3 +20,37 @@ class WorkerHeartbeat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.worker} @ {self.last_seen_at:%Y-%m-%d %H:%M:%S}"
+
+
+class AuditSource(models.TextChoices):
+    ADMIN = "admin"
+    API = "api"
+    IMPORT = "import"
+    SYNC = "sync"
+    SCHEDULE = "schedule"
+    SYSTEM = "system"
+
+
+class AuditEvent(models.Model):
+    """Who did what to which object, when, and through which door. Append-only."""
+
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    actor = models.ForeignKey(
+        "accounts.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    source = models.CharField(max_length=16, choices=AuditSource.choices)
+    action = models.CharField(max_length=48)
+    target_type = models.CharField(max_length=64)
+    target_id = models.CharField(max_length=64)
+    target_repr = models.CharField(max_length=255, blank=True)
+    from_state = models.CharField(max_length=32, blank=True)
+    to_state = models.CharField(max_length=32, blank=True)
+    message = models.TextField(blank=True)
+    details = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["target_type", "target_id", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.target_repr} by {self.actor or 'system'} via {self.source}"

@@ -46,6 +46,8 @@ INSTALLED_APPS = [
     "apps.accounts",
     "apps.curriculum",
     "apps.content",
+    "apps.learning",
+    "django_celery_beat",
 ]
 
 MIDDLEWARE = [
@@ -193,8 +195,13 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
+# Beat keeps its schedule in the database (django-celery-beat; editable in the admin) and
+# loads these entries into it at start.
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {"task": "core.record_worker_heartbeat", "schedule": 60.0},
+    "publish-scheduled-atoms": {"task": "content.publish_scheduled", "schedule": 60.0},
+    "item-statistics": {"task": "content.item_statistics_refresh", "schedule": 3600.0},
 }
 
 # --- REST API ------------------------------------------------------------------------------

@@ -1,18 +1,31 @@
 """Writes to learning atoms. Every path (admin, API, import, demo) validates through here."""
 
+import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
+
+from apps.core.services import audit_record
 
 from apps.curriculum.models import Concept, Misconception
 
-from .atom_types import AtomValidationError, GradeResult, OptionData, get_atom_type
-from .media_validation import media_type_validate
-from .models import AtomConceptWeight, AtomMedia, AtomResponseOption, LearningAtom, Tag
-from .selectors import atom_snapshot
+from ..atom_types import AtomValidationError, GradeResult, OptionData, get_atom_type
+from ..media_validation import media_type_validate
+from ..models import (
+    AtomConceptWeight,
+    AtomMedia,
+    AtomResponseOption,
+    AtomStatus,
+    LearningAtom,
+    Tag,
+)
+from ..selectors import atom_snapshot
+from .revisions import atom_edit_recorded, revision_record
+from .workflow import atom_edit_guard
 
 # Metadata editors may set besides the typed payload.
 ATOM_METADATA_FIELDS = (
@@ -46,6 +59,7 @@ def atom_payload_validate(
     referenced = kind.misconception_ids(parsed_content, parsed_grading) | {
         o.misconception_id for o in options if o.misconception_id
     }
+    referenced = {uuid.UUID(str(ref)) for ref in referenced}
     if referenced:
         known = set(Misconception.objects.filter(pk__in=referenced).values_list("pk", flat=True))
         missing = referenced - known
@@ -68,10 +82,19 @@ def _option_data(options: Iterable[dict | OptionData]) -> list[OptionData]:
                 text=option["text"],
                 is_correct=bool(option.get("is_correct", False)),
                 feedback=option.get("feedback", ""),
-                misconception_id=getattr(misconception, "pk", misconception),
+                misconception_id=_uuid_or_none(getattr(misconception, "pk", misconception)),
             )
         )
     return result
+
+
+def _uuid_or_none(value) -> uuid.UUID | None:
+    if value in (None, ""):
+        return None
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        raise AtomValidationError({"options": [f"{value!r} is not a misconception id."]}) from None
 
 
 def atom_create(
@@ -85,9 +108,13 @@ def atom_create(
     concept_weights: Iterable[ConceptWeightInput] = (),
     tags: Iterable[str] = (),
     status: str = "draft",
+    source: str = "api",
+    external_id: str | None = None,
     **metadata,
 ) -> LearningAtom:
-    """Create an atom with its options, concept weights and tags, all validated first."""
+    """Create an atom with its options, concept weights and tags, all validated first, and
+    record its first revision. ``status`` other than draft is for trusted loaders (demo data,
+    legacy sync); published atoms get their first revision pinned."""
     option_data = _option_data(options)
     atom_payload_validate(
         atom_type=atom_type, content=content, grading_logic=grading_logic, options=option_data
@@ -105,16 +132,23 @@ def atom_create(
         content=content,
         grading_logic=grading_logic,
         status=status,
-        created_by=by,
+        external_id=external_id or None,
+        created_by=by if getattr(by, "pk", None) else None,
+        last_edited_by=by if getattr(by, "pk", None) else None,
         **metadata,
     )
-    atom.full_clean(exclude=["created_by"])
+    atom.full_clean(exclude=["created_by", "last_edited_by", "published_revision"])
     with transaction.atomic():
         atom.save()
         _options_replace(atom, option_data)
         atom_concept_weights_set(atom=atom, weights=concept_weights)
         atom_tags_set(atom=atom, names=tags)
         atom_derived_fields_refresh(atom=atom)
+        revision = revision_record(atom=atom, by=by, source=source, message="Created")
+        if status == AtomStatus.PUBLISHED:
+            atom.published_revision, atom.published_at = revision, timezone.now()
+            atom.save(update_fields=["published_revision", "published_at"])
+        audit_record(actor=by, source=source, action="create", target=atom, to_state=status)
     return atom
 
 
@@ -123,9 +157,17 @@ def atom_update(
     atom: LearningAtom,
     by,
     options: Iterable[dict | OptionData] | None = None,
+    source: str = "api",
+    record: bool = True,
     **fields,
 ) -> LearningAtom:
-    """Change an atom's payload or metadata; options are replaced when given."""
+    """Change an atom's working copy; options are replaced when given.
+
+    Refused while someone else holds the edit lock or the atom waits for scheduled
+    publication. Records a revision and returns a reviewed or published atom to draft
+    (``record=False`` leaves that to a caller that records once for several changes).
+    """
+    atom_edit_guard(atom=atom, by=by)
     unknown = set(fields) - {"title", "content", "grading_logic", *ATOM_METADATA_FIELDS}
     if unknown:
         raise ValidationError(f"Unknown atom fields: {', '.join(sorted(unknown))}.")
@@ -140,12 +182,14 @@ def atom_update(
         grading_logic=atom.grading_logic,
         options=option_data,
     )
-    atom.full_clean(exclude=["created_by"])
+    atom.full_clean(exclude=["created_by", "last_edited_by", "published_revision"])
     with transaction.atomic():
         atom.save()
         if options is not None:
             _options_replace(atom, option_data)
         atom_derived_fields_refresh(atom=atom)
+        if record:
+            atom_edit_recorded(atom=atom, by=by, source=source)
     return atom
 
 

@@ -1,0 +1,57 @@
+"""Writes to learning atoms, split by sub-domain; import from here."""
+
+from .atoms import (
+    ATOM_METADATA_FIELDS,
+    ConceptWeightInput,
+    atom_answer_check,
+    atom_concept_weights_set,
+    atom_create,
+    atom_derived_fields_refresh,
+    atom_media_attach,
+    atom_payload_validate,
+    atom_tags_set,
+    atom_update,
+)
+from .revisions import atom_edit_recorded, atom_revert, revision_record
+from .workflow import (
+    TRANSITIONS,
+    IllegalTransition,
+    atom_edit_guard,
+    atom_lock_acquire,
+    atom_lock_holder,
+    atom_lock_release,
+    atom_schedule,
+    atom_transition,
+    atoms_publish_scheduled,
+    available_transitions,
+    review_comment_add,
+    review_comment_resolve,
+)
+
+__all__ = [
+    "ATOM_METADATA_FIELDS",
+    "TRANSITIONS",
+    "IllegalTransition",
+    "atom_edit_guard",
+    "atom_edit_recorded",
+    "atom_lock_acquire",
+    "atom_lock_holder",
+    "atom_lock_release",
+    "atom_revert",
+    "atom_schedule",
+    "atom_transition",
+    "atoms_publish_scheduled",
+    "available_transitions",
+    "review_comment_add",
+    "review_comment_resolve",
+    "revision_record",
+    "ConceptWeightInput",
+    "atom_answer_check",
+    "atom_concept_weights_set",
+    "atom_create",
+    "atom_derived_fields_refresh",
+    "atom_media_attach",
+    "atom_payload_validate",
+    "atom_tags_set",
+    "atom_update",
+]

@@ -1,0 +1,103 @@
+import uuid
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+
+
+class SessionKind(models.TextChoices):
+    PRACTICE = "practice"
+    REVIEW = "review"
+    MOCK_TEST = "mock_test"
+    PLACEMENT = "placement"
+
+
+class StudySession(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    learner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="study_sessions"
+    )
+    course = models.ForeignKey(
+        "curriculum.Course", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    kind = models.CharField(max_length=16, choices=SessionKind.choices, default="practice")
+    started_at = models.DateTimeField()
+    completed_at = models.DateTimeField(null=True, blank=True)
+    device = models.CharField(max_length=100, blank=True)
+    app_version = models.CharField(max_length=40, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+        indexes = [models.Index(fields=["learner", "-started_at"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind__in=SessionKind.values), name="session_kind_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(completed_at__isnull=True)
+                | Q(completed_at__gte=models.F("started_at")),
+                name="session_completed_after_start",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} session of {self.learner} at {self.started_at:%Y-%m-%d %H:%M}"
+
+
+class Attempt(models.Model):
+    """One graded answer: an immutable log row. Graded on the server against ``revision``."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    learner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="attempts"
+    )
+    atom = models.ForeignKey(
+        "content.LearningAtom", on_delete=models.PROTECT, related_name="attempts"
+    )
+    revision = models.ForeignKey(
+        "content.AtomRevision", on_delete=models.PROTECT, related_name="attempts"
+    )
+    session = models.ForeignKey(
+        StudySession, on_delete=models.SET_NULL, null=True, blank=True, related_name="attempts"
+    )
+    client_attempt_id = models.UUIDField()
+    response = models.JSONField(default=dict)
+    correct = models.BooleanField()
+    score = models.FloatField(validators=[MinValueValidator(0.0), MaxValueValidator(1.0)])
+    quality = models.PositiveSmallIntegerField(validators=[MaxValueValidator(5)])
+    confidence = models.FloatField(null=True, blank=True)
+    time_taken_ms = models.PositiveIntegerField(default=0)
+    hints_used = models.PositiveSmallIntegerField(default=0)
+    selected_options = models.JSONField(default=list, blank=True)
+    misconception = models.ForeignKey(
+        "curriculum.Misconception",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    scheduler_state_before = models.JSONField(default=dict, blank=True)
+    scheduler_state_after = models.JSONField(default=dict, blank=True)
+    answered_at = models.DateTimeField(help_text="When the learner answered (client clock).")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-answered_at"]
+        indexes = [
+            models.Index(fields=["learner", "-answered_at"]),
+            models.Index(fields=["atom", "answered_at"]),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["learner", "client_attempt_id"], name="attempt_client_id_unique_per_learner"
+            ),
+            models.CheckConstraint(
+                condition=Q(score__gte=0.0, score__lte=1.0), name="attempt_score_0_1"
+            ),
+            models.CheckConstraint(condition=Q(quality__lte=5), name="attempt_quality_0_5"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.learner} on {self.atom_id}: {'right' if self.correct else 'wrong'}"
