@@ -25,7 +25,7 @@ class Conflict(exceptions.APIException):
     default_code = "conflict"
 
 
-class DomainConflict(Exception):  # noqa: N818 - a domain error, named for what it means
+class DomainConflict(Exception):
     """Base for service errors that mean "not in this state" (409 in the API)."""
 
     code = "conflict"

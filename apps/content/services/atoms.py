@@ -10,7 +10,6 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.core.services import audit_record
-
 from apps.curriculum.models import Concept, Misconception
 
 from ..atom_types import AtomValidationError, GradeResult, OptionData, get_atom_type
