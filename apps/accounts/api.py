@@ -1,4 +1,4 @@
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_serializer
 from rest_framework import serializers
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.response import Response
@@ -73,6 +73,7 @@ class TokenRefreshAPIView(TokenRefreshView):
 
 
 class MeView(APIView):
+    @extend_schema_serializer(component_name="Me")
     class OutputSerializer(serializers.Serializer):
         id = serializers.UUIDField()
         email = serializers.EmailField()
@@ -82,6 +83,7 @@ class MeView(APIView):
         roles = serializers.ListField(child=serializers.CharField())
         date_joined = serializers.DateTimeField()
 
+    @extend_schema_serializer(component_name="MeUpdate")
     class InputSerializer(serializers.Serializer):
         display_name = serializers.CharField(max_length=150, required=False, allow_blank=True)
         timezone = serializers.CharField(

@@ -20,12 +20,26 @@ from .atom_types import (
 from .atom_types.base import parse_model
 from .form_schema import form_schema, has_fields
 from .media_validation import media_type_validate
-from .models import AtomConceptWeight, AtomMedia, AtomResponseOption, LearningAtom, Tag
+from .models import (
+    AtomConceptWeight,
+    AtomMedia,
+    AtomResponseOption,
+    AtomRevision,
+    ItemAnalysisSettings,
+    LearningAtom,
+    Tag,
+)
 from .selectors import atom_learner_view, atom_search
+from .admin_interchange import AtomInterchangeAdminMixin
+from .admin_workflow import AtomWorkflowAdminMixin, QueueFilter
 from .services import (
     atom_answer_check,
     atom_derived_fields_refresh,
+    atom_edit_guard,
+    atom_edit_recorded,
+    atom_lock_holder,
     atom_payload_validate,
+    available_transitions,
 )
 
 
@@ -41,6 +55,7 @@ def _add_atom_errors(form: forms.BaseForm, error: AtomValidationError) -> None:
 
 class LearningAtomForm(forms.ModelForm):
     atom_type_key: str = ""  # set per request by LearningAtomAdmin.get_form
+    editing_user = None  # likewise
 
     class Meta:
         model = LearningAtom
@@ -79,6 +94,7 @@ class LearningAtomForm(forms.ModelForm):
 
     def clean(self):
         cleaned = super().clean()
+        atom_edit_guard(atom=self.instance, by=self.editing_user)  # locks, schedule, archive
         key = cleaned.get("atom_type") or self.instance.atom_type
         if not key or self.errors:
             return cleaned
@@ -211,26 +227,61 @@ class AtomTypeFilter(admin.SimpleListFilter):
         return queryset.filter(atom_type=self.value()) if self.value() else queryset
 
 
+class QueueListFilter(admin.SimpleListFilter):
+    title = "queue"
+    parameter_name = "queue"
+
+    def lookups(self, request, model_admin):
+        return QueueFilter.lookups()
+
+    def queryset(self, request, queryset):
+        return QueueFilter.apply(queryset, self.value(), request.user)
+
+
 @admin.register(LearningAtom)
-class LearningAtomAdmin(admin.ModelAdmin):
+class LearningAtomAdmin(AtomWorkflowAdminMixin, AtomInterchangeAdminMixin, admin.ModelAdmin):
     form = LearningAtomForm
     list_display = (
         "title",
         "atom_type",
         "status",
+        "live_revision",
         "difficulty",
         "concept_list",
         "unlinked_distractors",
+        "review_flag_short",
         "updated_at",
     )
-    list_filter = (AtomTypeFilter, "status", "difficulty", "concepts__course", "tags")
+    list_filter = (
+        QueueListFilter,
+        AtomTypeFilter,
+        "status",
+        "difficulty",
+        "concepts__course",
+        "tags",
+    )
     search_fields = ("title",)  # replaced by atom_search in get_search_results
-    autocomplete_fields = ()
     filter_horizontal = ("tags",)
-    readonly_fields = ("created_by", "created_at", "updated_at", "preview_link")
+    readonly_fields = (
+        "status",
+        "workflow_summary",
+        "external_id",
+        "created_by",
+        "last_edited_by",
+        "created_at",
+        "updated_at",
+        "preview_link",
+        "review_flag",
+        "stat_responses",
+        "stat_facility",
+        "stat_discrimination",
+        "stat_computed_at",
+    )
     change_form_template = "admin/content/learningatom/change_form.html"
+    change_list_template = "admin/content/learningatom/change_list.html"
+    actions = ["submit_selected", "approve_selected", "publish_selected", "archive_selected"]
     fieldsets = (
-        (None, {"fields": ("atom_type", "title", "preview_link")}),
+        (None, {"fields": ("atom_type", "title", "status", "workflow_summary", "preview_link")}),
         ("Content", {"fields": ("content", "grading_logic")}),
         (
             "Pedagogy",
@@ -247,10 +298,30 @@ class LearningAtomAdmin(admin.ModelAdmin):
         ),
         ("IRT parameters", {"classes": ("collapse",), "fields": ("irt_a", "irt_b", "irt_c")}),
         (
+            "Item statistics",
+            {
+                "classes": ("collapse",),
+                "fields": (
+                    "review_flag",
+                    "stat_responses",
+                    "stat_facility",
+                    "stat_discrimination",
+                    "stat_computed_at",
+                ),
+            },
+        ),
+        (
             "Record",
             {
                 "classes": ("collapse",),
-                "fields": ("status", "schema_version", "created_by", "created_at", "updated_at"),
+                "fields": (
+                    "external_id",
+                    "schema_version",
+                    "created_by",
+                    "last_edited_by",
+                    "created_at",
+                    "updated_at",
+                ),
             },
         ),
     )
@@ -263,7 +334,8 @@ class LearningAtomAdmin(admin.ModelAdmin):
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         base = super().get_form(request, obj, change=change, **kwargs)
-        return type(base.__name__, (base,), {"atom_type_key": self._atom_type_key(request, obj)})
+        attrs = {"atom_type_key": self._atom_type_key(request, obj), "editing_user": request.user}
+        return type(base.__name__, (base,), attrs)
 
     def get_inlines(self, request, obj):
         kind = get_atom_type(self._atom_type_key(request, obj))
@@ -305,6 +377,13 @@ class LearningAtomAdmin(admin.ModelAdmin):
         super().save_related(request, form, formsets, change)
         atom = form.instance
         atom_derived_fields_refresh(atom=atom)
+        if form.has_changed() or any(fs.has_changed() for fs in formsets):
+            atom_edit_recorded(
+                atom=atom,
+                by=request.user,
+                source="admin",
+                message="Edited in the admin" if change else "Created in the admin",
+            )
         unlinked = atom.options.filter(is_correct=False, misconception__isnull=True).count()
         if unlinked:
             self.message_user(
@@ -319,6 +398,7 @@ class LearningAtomAdmin(admin.ModelAdmin):
         return (
             super()
             .get_queryset(request)
+            .select_related("published_revision")
             .prefetch_related("concepts")
             .annotate(
                 unlinked_total=Count(
@@ -358,7 +438,60 @@ class LearningAtomAdmin(admin.ModelAdmin):
             self.admin_site.admin_view(self.preview_view),
             name="content_learningatom_preview",
         )
-        return [preview, *super().get_urls()]
+        return [preview, *self.workflow_urls(), *self.interchange_urls(), *super().get_urls()]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        atom = self.get_object(request, object_id)
+        extra_context = extra_context or {}
+        if atom is not None:
+            extra_context |= {
+                "transitions": available_transitions(atom=atom, user=request.user),
+                "lock": atom_lock_holder(atom=atom),
+                "can_schedule": request.user.has_perm("content.publish_atom"),
+            }
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    # --- workflow display and bulk actions -------------------------------------------------
+    @admin.display(description="Workflow")
+    def workflow_summary(self, atom):
+        if atom._state.adding:
+            return "New atoms start as drafts."
+        live = atom.published_revision
+        parts = [
+            f"Live: revision {live.number}" if live else "Not live",
+            f"scheduled to publish {atom.publish_at:%Y-%m-%d %H:%M} UTC" if atom.publish_at else "",
+            f"expires {atom.expire_at:%Y-%m-%d %H:%M} UTC" if atom.expire_at else "",
+        ]
+        lock = atom_lock_holder(atom=atom)
+        if lock:
+            parts.append(f"locked by {lock.held_by} until {lock.expires_at:%H:%M} UTC")
+        return " · ".join(p for p in parts if p)
+
+    @admin.display(description="Live")
+    def live_revision(self, atom):
+        return f"r{atom.published_revision.number}" if atom.published_revision_id else "—"
+
+    @admin.display(description="Stats flag")
+    def review_flag_short(self, atom):
+        return (
+            format_html('<span title="{}">⚑</span>', atom.review_flag) if atom.review_flag else ""
+        )
+
+    @admin.action(description="Submit selected atoms for review")
+    def submit_selected(self, request, queryset):
+        self._bulk(request, queryset, "submit")
+
+    @admin.action(description="Approve selected atoms")
+    def approve_selected(self, request, queryset):
+        self._bulk(request, queryset, "approve")
+
+    @admin.action(description="Publish selected atoms")
+    def publish_selected(self, request, queryset):
+        self._bulk(request, queryset, "publish")
+
+    @admin.action(description="Archive selected atoms")
+    def archive_selected(self, request, queryset):
+        self._bulk(request, queryset, "archive")
 
     def preview_view(self, request, object_id):
         atom = get_object_or_404(LearningAtom, pk=object_id)
@@ -406,3 +539,39 @@ class TagAdmin(admin.ModelAdmin):
     @admin.display(description="Atoms", ordering="atom_total")
     def atom_count(self, tag):
         return tag.atom_total
+
+
+@admin.register(AtomRevision)
+class AtomRevisionAdmin(admin.ModelAdmin):
+    list_display = ("atom", "number", "source", "created_by", "created_at", "message")
+    list_filter = ("source",)
+    search_fields = ("atom__title", "message")
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in self.model._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ItemAnalysisSettings)
+class ItemAnalysisSettingsAdmin(admin.ModelAdmin):
+    list_display = (
+        "__str__",
+        "min_responses",
+        "min_facility",
+        "max_facility",
+        "min_discrimination",
+    )
+
+    def has_add_permission(self, request):
+        return super().has_add_permission(request) and not ItemAnalysisSettings.objects.exists()
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -1,9 +1,22 @@
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_serializer,
+    extend_schema_view,
+)
+from django.shortcuts import get_object_or_404
 from rest_framework import serializers, viewsets
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.core.openapi import error_response
 
 from .atom_types import atom_type_keys
+from .models import LearningAtom
 from .selectors import atom_learner_view, atom_search, atoms_for_learners
+from .services import TRANSITIONS, atom_transition
 
 
 class AtomMediaSerializer(serializers.Serializer):
@@ -72,4 +85,56 @@ class AtomViewSet(viewsets.ReadOnlyModelViewSet):
             )
             .distinct()
             .order_by("title", "id")
+        )
+
+
+class AtomTransitionView(APIView):
+    """Staff workflow: submit, approve, request_changes, publish, archive, restore.
+
+    The same services as the admin enforce each permission; an action from the wrong state
+    is a 409 ``illegal_transition``.
+    """
+
+    @extend_schema_serializer(component_name="AtomTransitionRequest")
+    class InputSerializer(serializers.Serializer):
+        action = serializers.ChoiceField(choices=list(TRANSITIONS))
+        comment = serializers.CharField(required=False, allow_blank=True, default="")
+
+    @extend_schema_serializer(component_name="AtomWorkflowState")
+    class OutputSerializer(serializers.Serializer):
+        id = serializers.UUIDField()
+        status = serializers.CharField()
+        published_revision = serializers.IntegerField(allow_null=True)
+
+    @extend_schema(
+        summary="Move an atom through the review workflow (staff)",
+        tags=["authoring"],
+        request=InputSerializer,
+        responses={
+            200: OutputSerializer,
+            409: error_response("Not allowed from the atom's current state."),
+        },
+    )
+    def post(self, request, atom_id):
+        if not request.user.has_perm("content.view_learningatom"):
+            raise PermissionDenied("Only content staff can change the workflow.")
+        atom = get_object_or_404(LearningAtom, pk=atom_id)
+        payload = self.InputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        atom = atom_transition(
+            atom=atom,
+            action=payload.validated_data["action"],
+            by=request.user,
+            source="api",
+            comment=payload.validated_data["comment"],
+        )
+        revision = atom.published_revision
+        return Response(
+            self.OutputSerializer(
+                {
+                    "id": atom.pk,
+                    "status": atom.status,
+                    "published_revision": revision.number if revision else None,
+                }
+            ).data
         )

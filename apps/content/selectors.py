@@ -177,3 +177,31 @@ def _text_filter(atoms: QuerySet[LearningAtom], text: str) -> QuerySet[LearningA
     for word in words:
         atoms = atoms.filter(Q(title__icontains=word) | Q(search_text__icontains=word))
     return atoms
+
+
+def atom_export_record(atom: LearningAtom) -> dict:
+    """The working copy as a portable import/export record (concepts by course slug + text).
+
+    Atoms without an external id export their own id, so re-importing updates them.
+    """
+    snapshot = atom_working_snapshot(atom)
+    return {
+        "external_id": atom.external_id or str(atom.pk),
+        "title": snapshot["title"],
+        "atom_type": snapshot["atom_type"],
+        "content": snapshot["content"],
+        "grading_logic": snapshot["grading_logic"],
+        "options": snapshot["options"],
+        "concepts": [
+            {"course": w.concept.course.slug, "concept": w.concept.text, "weight": w.weight}
+            for w in sorted(atom.concept_weights.all(), key=lambda w: (w.concept.text, w.weight))
+        ],
+        "tags": snapshot["tags"],
+        "metadata": snapshot["metadata"],
+    }
+
+
+def atoms_for_export(queryset: QuerySet[LearningAtom]) -> QuerySet[LearningAtom]:
+    return queryset.prefetch_related(
+        "options", "tags", "concept_weights__concept__course"
+    ).order_by("title", "pk")
