@@ -11,6 +11,8 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django_jsonform.widgets import JSONFormWidget
 
+from .admin_interchange import AtomInterchangeAdminMixin
+from .admin_workflow import AtomWorkflowAdminMixin, QueueFilter
 from .atom_types import (
     AtomValidationError,
     OptionData,
@@ -30,8 +32,6 @@ from .models import (
     Tag,
 )
 from .selectors import atom_learner_view, atom_search
-from .admin_interchange import AtomInterchangeAdminMixin
-from .admin_workflow import AtomWorkflowAdminMixin, QueueFilter
 from .services import (
     atom_answer_check,
     atom_derived_fields_refresh,

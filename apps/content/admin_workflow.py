@@ -13,14 +13,14 @@ from .models import AtomRevision, AtomStatus, LearningAtom, ReviewComment
 from .revision_diff import snapshot_diff
 from .services import (
     TRANSITIONS,
-    review_comment_add,
-    review_comment_resolve,
     IllegalTransition,
     atom_lock_acquire,
     atom_lock_release,
     atom_revert,
     atom_schedule,
     atom_transition,
+    review_comment_add,
+    review_comment_resolve,
 )
 
 

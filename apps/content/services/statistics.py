@@ -97,7 +97,7 @@ def item_statistics_refresh() -> int:
             for index, rate in enumerate(stats.option_selection_rates):
                 AtomResponseOption.objects.filter(atom=atom, option_index=index).update(
                     selection_rate=_clean(rate),
-                    selection_count=int(round(rate * stats.n)),
+                    selection_count=round(rate * stats.n),
                     discrimination_index=_clean(stats.distractor_discrimination[index]),
                 )
         updated += 1
