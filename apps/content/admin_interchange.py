@@ -121,7 +121,10 @@ class AtomInterchangeAdminMixin:
     def export_view(self, request):
         if not self.has_view_permission(request):
             raise PermissionDenied
-        file_format = request.GET.get("format", "json")
+        # "format" is ours; the rest of the query string is the list's filters.
+        query = request.GET.copy()
+        file_format = query.pop("format", ["json"])[0]
+        request.GET = query
         changelist = self.get_changelist_instance(request)
         atoms = atoms_for_export(changelist.get_queryset(request))
         records = [atom_export_record(atom) for atom in atoms]

@@ -110,7 +110,7 @@ class LearningAtom(models.Model):
     # What learners see: the revision pinned at publication. Editing the working copy (the
     # fields above) never changes it; publishing again moves it.
     published_revision = models.ForeignKey(
-        "AtomRevision", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        "AtomRevision", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     published_at = models.DateTimeField(null=True, blank=True)
     publish_at = models.DateTimeField(

@@ -68,7 +68,7 @@ def atom_payload_validate(
             )
 
 
-def _option_data(options: Iterable[dict | OptionData]) -> list[OptionData]:
+def option_data_from(options: Iterable[dict | OptionData]) -> list[OptionData]:
     result = []
     for position, option in enumerate(options):
         if isinstance(option, OptionData):
@@ -114,7 +114,7 @@ def atom_create(
     """Create an atom with its options, concept weights and tags, all validated first, and
     record its first revision. ``status`` other than draft is for trusted loaders (demo data,
     legacy sync); published atoms get their first revision pinned."""
-    option_data = _option_data(options)
+    option_data = option_data_from(options)
     atom_payload_validate(
         atom_type=atom_type, content=content, grading_logic=grading_logic, options=option_data
     )
@@ -173,7 +173,7 @@ def atom_update(
     for name, value in fields.items():
         setattr(atom, name, value)
     option_data = (
-        _option_data(options) if options is not None else list(atom_snapshot(atom).options)
+        option_data_from(options) if options is not None else list(atom_snapshot(atom).options)
     )
     atom_payload_validate(
         atom_type=atom.atom_type,

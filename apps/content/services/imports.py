@@ -24,6 +24,7 @@ from .atoms import (
     atom_payload_validate,
     atom_tags_set,
     atom_update,
+    option_data_from,
 )
 from .revisions import atom_edit_recorded
 from .workflow import atom_edit_guard
@@ -221,7 +222,7 @@ def _plan_row(row: ParsedRow, seen: set) -> dict:
             atom_type=record["atom_type"],
             content=record["content"],
             grading_logic=record["grading_logic"],
-            options=_options(record),
+            options=option_data_from(_options(record)),
         )
     except (AtomValidationError, ValidationError, KeyError, TypeError) as exc:
         errors += _messages(exc)
