@@ -235,6 +235,39 @@ def demo_course_load(*, author) -> Course:
             weights=[(sign_shapes, 1.0)],
         ),
     ]
+    # Work in progress, so every role has something to do: the author a draft to submit, the
+    # reviewer an atom awaiting review, the publisher an approved atom to publish.
+    atoms += [
+        dict(
+            title="Amber light",
+            atom_type="mcq",
+            status=AtomStatus.DRAFT,
+            content={"prompt": "A steady amber traffic light means…"},
+            grading_logic={},
+            options=[
+                {"text": "Stop, unless stopping would be unsafe", "is_correct": True},
+                {"text": "Speed up to clear the junction", "misconception": motorway_70_everywhere},
+                {"text": "Go if the way is clear"},
+            ],
+            weights=[(sign_shapes, 0.5)],
+        ),
+        dict(
+            title="Fog lights",
+            atom_type="true_false",
+            status=AtomStatus.IN_REVIEW,
+            content={"statement": "Rear fog lights may be used when visibility is under 100 m."},
+            grading_logic={"answer": True},
+            weights=[(hazards, 1.0)],
+        ),
+        dict(
+            title="Box junctions",
+            atom_type="short_text",
+            status=AtomStatus.APPROVED,
+            content={"prompt": "What colour are box junction markings?"},
+            grading_logic={"accepted": ["yellow"]},
+            weights=[(hazards, 1.0)],
+        ),
+    ]
     for spec in atoms:
         if LearningAtom.objects.filter(title=spec["title"]).exists():
             continue
@@ -247,6 +280,7 @@ def demo_course_load(*, author) -> Course:
             options=spec.get("options", ()),
             concept_weights=[ConceptWeightInput(c, w) for c, w in spec["weights"]],
             tags=["driving", "demo"],
-            status=AtomStatus.PUBLISHED,
+            status=spec.get("status", AtomStatus.PUBLISHED),
+            source="system",
         )
     return course
