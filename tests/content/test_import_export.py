@@ -221,3 +221,40 @@ def test_admin_export_respects_the_list_filter(client, author, concept):
     exported = json.loads(response.content)["atoms"]
     assert [a["title"] for a in exported] == ["A card"]
     assert response["Content-Disposition"].startswith("attachment")
+
+
+GIFT_SAMPLE = """
+$CATEGORY: driving/signs
+
+// external_id: sign-shape
+::Warning signs:: What shape are most warning signs? {
+  =Triangle
+  ~Circle#Circles give orders.
+  ~Rectangle
+}
+
+::Fog:: Rear fog lights are for poor visibility. {T}
+
+::Limit:: National speed limit on a motorway, in mph? {#70:0}
+
+::Broken:: An essay question {}
+"""
+
+
+def test_gift_import_maps_questions_and_reports_unsupported_ones(
+    author, django_capture_on_commit_callbacks
+):
+    job = run_import(
+        author,
+        GIFT_SAMPLE,
+        django_capture_on_commit_callbacks,
+        name="bank.gift",
+        file_format="gift",
+    )
+
+    actions = {row["title"] or row["line"]: row["action"] for row in job.plan}
+    assert actions["Warning signs"] == "create"
+    assert actions["Fog"] == "create"
+    assert actions["Limit"] == "create"
+    assert job.error_count == 1
+    assert any("essay" in " ".join(r["errors"]).lower() for r in job.plan if r["action"] == "error")

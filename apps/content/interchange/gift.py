@@ -17,6 +17,20 @@ Mapping (GIFT -> atom type)::
     {#3.14:0.01} {#1..5} {#=3 =%0%30#fb}   numeric    (0% answers -> grading.wrong_answers)
     {=left -> right = -> distractor}       matching   (needs at least two pairs)
 
+Also read: ``//`` comments (``// external_id: X`` names the next question), ``::Title::``
+(else the first 60 characters of the text), ``[html]``/``[moodle]``/``[plain]``/``[markdown]``
+markers (removed), ``$CATEGORY: a/b`` (tag = slug of the last segment), the escapes
+``\\~ \\= \\# \\{ \\} \\: \\n \\\\``, ``~%w%``/``=%w%`` weights, and a blank in mid-text for
+mcq, short_text and numeric (replaced by "_____"). Essays, descriptions, several blanks,
+several credited answers and partial credit are errors. Details an atom has no place for
+(right-answer feedback, penalties, general feedback of types without an explanation...) are
+dropped with a warning on the item.
+
+Export writes every question on one line, after an ``// external_id:`` comment, and refuses
+(with the reason) anything it could not read back identically: other atom types, misconception
+links, shuffle off, short-text matching options, units, relative tolerances, "->" where GIFT
+would read a matching pair, an empty title.
+
 Normalisation (what a record looks like after import, and what export compares against):
 
 * content and grading_logic are validated by the atom type and dumped without the fields that
@@ -209,10 +223,10 @@ def _parse_question(block: _Block) -> tuple[dict, list[str]]:
         raise _QuestionError(
             "No answer block {...}: description items (text without a question) are not supported."
         )
-    if start < 0 or end < start:
-        raise _QuestionError("Unbalanced braces: a '}' comes before any '{' (escape it as \\}).")
     if end < 0:
         raise _QuestionError("The answer block is not closed: a '{' has no matching '}'.")
+    if start < 0 or end < start:
+        raise _QuestionError("Unbalanced braces: a '}' comes before any '{' (escape it as \\}).")
     answer = _strip(masked[start + 1 : end])
     before, after = masked[:start], masked[end + 1 :]
     if "{" in answer:

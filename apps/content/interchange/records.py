@@ -41,6 +41,7 @@ class ParsedRow:
     line: int
     record: dict | None
     error: str | None = None
+    warnings: tuple[str, ...] = ()  # what the source had that atoms cannot keep
 
 
 # --- JSON ------------------------------------------------------------------------------------

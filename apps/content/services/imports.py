@@ -81,7 +81,10 @@ def _read_rows(job: ImportJob) -> list[ParsedRow]:
         return parse_csv(text)
     from ..interchange.gift import parse_gift
 
-    return [ParsedRow(item.line, item.record, item.error) for item in parse_gift(text)]
+    return [
+        ParsedRow(item.line, item.record, item.error, tuple(item.warnings))
+        for item in parse_gift(text)
+    ]
 
 
 def _progress(job: ImportJob, processed: int, **counts) -> None:
@@ -201,7 +204,13 @@ def _resolve_concepts(record: dict) -> tuple[list[ConceptWeightInput], list[str]
 
 
 def _plan_row(row: ParsedRow, seen: set) -> dict:
-    entry = {"line": row.line, "external_id": None, "title": "", "action": "error"}
+    entry = {
+        "line": row.line,
+        "external_id": None,
+        "title": "",
+        "action": "error",
+        "warnings": list(row.warnings),
+    }
     if row.record is None:
         return entry | {"errors": [row.error or "Unreadable row."], "changes": []}
     record = row.record
