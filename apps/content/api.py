@@ -1,3 +1,4 @@
+from django.core.files.storage import default_storage
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -41,8 +42,8 @@ class LearnerAtomSerializer(serializers.Serializer):
     def to_representation(self, atom):
         request = self.context.get("request")
 
-        def media_url(media):
-            url = media.file.url
+        def media_url(file_name: str) -> str:
+            url = default_storage.url(file_name)
             return request.build_absolute_uri(url) if request else url
 
         return atom_learner_view(atom, media_url=media_url)
@@ -70,7 +71,7 @@ class AtomViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = LearnerAtomSerializer
 
     def get_queryset(self):
-        atoms = atoms_for_learners().filter(concept_weights__concept__course__is_published=True)
+        atoms = atoms_for_learners().filter(live_concepts__course__is_published=True)
         if self.action != "list":
             return atoms.distinct()
         filters = AtomFilterSerializer(data=self.request.query_params)
@@ -82,6 +83,7 @@ class AtomViewSet(viewsets.ReadOnlyModelViewSet):
                 course=params.get("course"),
                 concept=params.get("concept"),
                 atom_type=params.get("type", ""),
+                live=True,
             )
             .distinct()
             .order_by("title", "id")

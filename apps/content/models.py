@@ -113,6 +113,11 @@ class LearningAtom(models.Model):
         "AtomRevision", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     published_at = models.DateTimeField(null=True, blank=True)
+    # The concepts of the published revision, so learner queries filter by what is live even
+    # while the working copy is relinked.
+    live_concepts = models.ManyToManyField(
+        "curriculum.Concept", related_name="live_atoms", blank=True, editable=False
+    )
     publish_at = models.DateTimeField(
         null=True, blank=True, help_text="Publish automatically at this time (once approved)."
     )

@@ -4,11 +4,12 @@ import hashlib
 import hmac
 
 from django.conf import settings
+from django.core.files.storage import default_storage
 from django.db import connection
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Q, QuerySet
 
 from .atom_types import AtomSnapshot, OptionData, get_atom_type
-from .models import AtomMedia, AtomStatus, LearningAtom
+from .models import AtomStatus, LearningAtom
 
 
 def atom_working_snapshot(atom: LearningAtom) -> dict:
@@ -35,6 +36,15 @@ def atom_working_snapshot(atom: LearningAtom) -> dict:
             for w in sorted(atom.concept_weights.all(), key=lambda w: str(w.concept_id))
         ],
         "tags": sorted(t.name for t in atom.tags.all()),
+        "media": [
+            {
+                "kind": m.kind,
+                "file": m.file.name,
+                "content_type": m.content_type,
+                "alt_text": m.alt_text,
+            }
+            for m in sorted(atom.media.all(), key=lambda m: (m.position, m.created_at))
+        ],
         "metadata": {name: getattr(atom, name) for name in ATOM_METADATA_FIELDS},
     }
 
@@ -110,12 +120,12 @@ def atom_learner_view(atom: LearningAtom, *, media_url=None) -> dict:
         "concepts": [link["concept"] for link in revision.snapshot["concepts"]],
         "media": [
             {
-                "kind": m.kind,
-                "url": media_url(m) if media_url else m.file.url,
-                "content_type": m.content_type,
-                "alt_text": m.alt_text,
+                "kind": m["kind"],
+                "url": media_url(m["file"]) if media_url else default_storage.url(m["file"]),
+                "content_type": m["content_type"],
+                "alt_text": m["alt_text"],
             }
-            for m in atom.media.all()
+            for m in revision.snapshot.get("media", [])
         ],
         **kind.render(snapshot, content),
     }
@@ -129,9 +139,6 @@ def atoms_for_learners() -> QuerySet[LearningAtom]:
         LearningAtom.objects.filter(published_revision__isnull=False)
         .exclude(status=AtomStatus.ARCHIVED)
         .select_related("published_revision")
-        .prefetch_related(
-            Prefetch("media", queryset=AtomMedia.objects.order_by("position", "created_at"))
-        )
     )
 
 
@@ -145,17 +152,23 @@ def atom_search(
     tag: str = "",
     difficulty: int | None = None,
     queryset: QuerySet[LearningAtom] | None = None,
+    live: bool = False,
 ) -> QuerySet[LearningAtom]:
-    """Editors' atom search. Full-text (GIN-indexed) on PostgreSQL, icontains on SQLite."""
+    """Atom search. Full-text (GIN-indexed) on PostgreSQL, icontains on SQLite.
+
+    ``live`` filters concepts and courses by the published revision's links (learners);
+    otherwise by the working copy's (editors).
+    """
+    links = "live_concepts" if live else "concept_weights__concept"
     atoms = queryset if queryset is not None else LearningAtom.objects.all()
     if atom_type:
         atoms = atoms.filter(atom_type=atom_type)
     if status:
         atoms = atoms.filter(status=status)
     if concept:
-        atoms = atoms.filter(concept_weights__concept=concept)
+        atoms = atoms.filter(**{links: concept})
     if course:
-        atoms = atoms.filter(concept_weights__concept__course=course)
+        atoms = atoms.filter(**{f"{links}__course": course})
     if tag:
         atoms = atoms.filter(tags__name=tag)
     if difficulty:

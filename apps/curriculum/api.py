@@ -1,4 +1,4 @@
-from django.db.models import Count, Prefetch, Q
+from django.db.models import Count, Prefetch
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import serializers, viewsets
 
@@ -59,9 +59,6 @@ class CourseDetailSerializer(CourseListSerializer):
         fields = (*CourseListSerializer.Meta.fields, "units", "concepts")
 
 
-_PUBLISHED_ATOMS = Q(concepts__atom_weights__atom__status="published")
-
-
 @extend_schema_view(
     list=extend_schema(summary="Published courses", tags=["curriculum"]),
     retrieve=extend_schema(
@@ -73,17 +70,11 @@ class CourseViewSet(viewsets.ReadOnlyModelViewSet):
         courses = Course.objects.filter(is_published=True).annotate(
             unit_count=Count("units", distinct=True),
             concept_count=Count("concepts", distinct=True),
-            published_atom_count=Count(
-                "concepts__atom_weights__atom", filter=_PUBLISHED_ATOMS, distinct=True
-            ),
+            published_atom_count=Count("concepts__live_atoms", distinct=True),
         )
         if self.action == "retrieve":
             concepts = Concept.objects.annotate(
-                published_atom_count=Count(
-                    "atom_weights__atom",
-                    filter=Q(atom_weights__atom__status="published"),
-                    distinct=True,
-                )
+                published_atom_count=Count("live_atoms", distinct=True)
             ).prefetch_related("prerequisites")
             courses = courses.prefetch_related(
                 Prefetch("units", queryset=Unit.objects.prefetch_related("concepts")),

@@ -1,6 +1,6 @@
 from dataclasses import dataclass, field
 
-from django.db.models import Count, Q
+from django.db.models import Count
 
 from .graph import reachable_from
 from .models import Concept, ConceptPrerequisite, Course
@@ -36,21 +36,4 @@ def curriculum_report(*, course: Course) -> CurriculumReport:
         orphans=[c for c in concepts if c.pk in orphan_ids],
         unreachable=[c for c in concepts if c.pk in blocked],
         without_atoms=[c for c in concepts if c.atom_count == 0],
-    )
-
-
-def course_published_list():
-    return Course.objects.filter(is_published=True).annotate(
-        unit_count=Count("units", distinct=True),
-        concept_count=Count("concepts", distinct=True),
-    )
-
-
-def courses_with_published_atom_counts(queryset):
-    return queryset.annotate(
-        published_atom_count=Count(
-            "concepts__atom_weights__atom",
-            filter=Q(concepts__atom_weights__atom__status="published"),
-            distinct=True,
-        )
     )

@@ -3,7 +3,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from apps.content.services import atom_media_attach
-from tests.content.factories import make_atom
+from tests.content.factories import make_atom, republish
 
 pytestmark = pytest.mark.django_db
 
@@ -58,10 +58,12 @@ def test_oversized_files_are_rejected_with_the_limit(settings):
     assert "at most" in excinfo.value.messages[0]
 
 
-def test_learner_api_links_the_media(learner_client):
+def test_learner_api_links_the_media_once_published(learner_client):
     atom = make_atom("mcq")
     atom_media_attach(atom=atom, uploaded_file=SimpleUploadedFile("sign.png", PNG), alt_text="x")
+    assert learner_client.get(f"/api/v1/atoms/{atom.pk}/").json()["media"] == []  # still draft
 
+    republish(atom)
     body = learner_client.get(f"/api/v1/atoms/{atom.pk}/").json()
 
     assert body["media"][0]["kind"] == "image"

@@ -7,7 +7,6 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.utils import timezone
 
 from apps.core.services import audit_record
 from apps.curriculum.models import Concept, Misconception
@@ -24,7 +23,7 @@ from ..models import (
 )
 from ..selectors import atom_snapshot
 from .revisions import atom_edit_recorded, revision_record
-from .workflow import atom_edit_guard
+from .workflow import atom_edit_guard, live_revision_pin
 
 # Metadata editors may set besides the typed payload.
 ATOM_METADATA_FIELDS = (
@@ -145,8 +144,7 @@ def atom_create(
         atom_derived_fields_refresh(atom=atom)
         revision = revision_record(atom=atom, by=by, source=source, message="Created")
         if status == AtomStatus.PUBLISHED:
-            atom.published_revision, atom.published_at = revision, timezone.now()
-            atom.save(update_fields=["published_revision", "published_at"])
+            live_revision_pin(atom=atom, revision=revision)
         audit_record(actor=by, source=source, action="create", target=atom, to_state=status)
     return atom
 
@@ -254,12 +252,23 @@ def atom_answer_check(*, atom: LearningAtom, response: Any) -> GradeResult:
 
 
 def atom_media_attach(
-    *, atom: LearningAtom, uploaded_file, alt_text: str = "", position: int = 0
+    *,
+    atom: LearningAtom,
+    uploaded_file,
+    by=None,
+    alt_text: str = "",
+    position: int = 0,
+    source: str = "api",
 ) -> AtomMedia:
-    """Store an image or audio file for ``atom``; its type is sniffed and its size capped."""
+    """Store an image or audio file for ``atom``; its type is sniffed and its size capped.
+
+    Media are part of the working copy: learners see them once a revision holding them is
+    published.
+    """
+    atom_edit_guard(atom=atom, by=by)
     media_type = media_type_validate(uploaded_file)
     with transaction.atomic():
-        return AtomMedia.objects.create(
+        media = AtomMedia.objects.create(
             atom=atom,
             kind=media_type.kind,
             content_type=media_type.content_type,
@@ -268,3 +277,5 @@ def atom_media_attach(
             alt_text=alt_text,
             position=position,
         )
+        atom_edit_recorded(atom=atom, by=by, source=source, message="Media attached")
+    return media

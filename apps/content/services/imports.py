@@ -284,6 +284,7 @@ def _as_snapshot(record: dict, weights: list[ConceptWeightInput], current: dict)
             key=lambda link: link["concept"],
         ),
         "tags": sorted(record["tags"]),
+        "media": current["media"],  # files do not travel in import records
         "metadata": {**current["metadata"], **record["metadata"]},
     }
 

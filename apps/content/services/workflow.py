@@ -102,9 +102,6 @@ def atom_transition(
         raise PermissionDenied(f"You do not have permission to {transition.label.lower()}.")
     if action in ("approve", "request_changes") and by is not None and _is_own(atom, by):
         raise PermissionDenied("Reviewers cannot review atoms they wrote or last edited.")
-    if action == "request_changes" and not comment.strip():
-        raise ValidationError({"comment": ["Say what needs to change."]})
-
     with transaction.atomic():
         locked = LearningAtom.objects.select_for_update().get(pk=atom.pk)
         if locked.status not in transition.sources:
@@ -114,17 +111,20 @@ def atom_transition(
                 action=action,
                 status=locked.status,
             )
+        if action == "request_changes" and not comment.strip():
+            raise ValidationError({"comment": ["Say what needs to change."]})
         previous = locked.status
         locked.status = transition.target
         fields = ["status", "updated_at"]
         if action == "publish":
-            locked.published_revision = locked.revisions.order_by("-number").first()
-            locked.published_at = timezone.now()
-            locked.publish_at = None
-            fields += ["published_revision", "published_at", "publish_at"]
-        if action == "archive":
+            live_revision_pin(atom=locked, revision=locked.revisions.order_by("-number").first())
             locked.publish_at = None
             fields.append("publish_at")
+        if action == "archive":
+            # Off the air for good: a restored atom stays invisible until published again.
+            live_revision_pin(atom=locked, revision=None)
+            locked.publish_at = locked.expire_at = None
+            fields += ["publish_at", "expire_at"]
         locked.save(update_fields=fields)
         if action == "request_changes":
             ReviewComment.objects.create(
@@ -150,6 +150,18 @@ def atom_transition(
         )
     atom.refresh_from_db()
     return atom
+
+
+def live_revision_pin(*, atom: LearningAtom, revision: AtomRevision | None) -> None:
+    """Make ``revision`` what learners see (None: nothing), with its concept links.
+
+    Precondition: the caller holds the atom's row lock inside a transaction.
+    """
+    atom.published_revision = revision
+    atom.published_at = timezone.now() if revision else None
+    atom.save(update_fields=["published_revision", "published_at"])
+    concept_ids = [link["concept"] for link in revision.snapshot["concepts"]] if revision else []
+    atom.live_concepts.set(concept_ids)
 
 
 def atom_schedule(
