@@ -14,6 +14,7 @@ api_v1 = [
     path("", include("apps.accounts.urls")),
     path("", include("apps.curriculum.urls")),
     path("", include("apps.content.urls")),
+    path("", include("apps.learning.urls")),
 ]
 
 urlpatterns = [

@@ -11,6 +11,8 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django_jsonform.widgets import JSONFormWidget
 
+from apps.core.admin import ReadOnlyAdmin
+
 from .admin_interchange import AtomInterchangeAdminMixin
 from .admin_workflow import AtomWorkflowAdminMixin, QueueFilter
 from .atom_types import (
@@ -542,22 +544,10 @@ class TagAdmin(admin.ModelAdmin):
 
 
 @admin.register(AtomRevision)
-class AtomRevisionAdmin(admin.ModelAdmin):
+class AtomRevisionAdmin(ReadOnlyAdmin):
     list_display = ("atom", "number", "source", "created_by", "created_at", "message")
     list_filter = ("source",)
     search_fields = ("atom__title", "message")
-
-    def get_readonly_fields(self, request, obj=None):
-        return [f.name for f in self.model._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(ItemAnalysisSettings)

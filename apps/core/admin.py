@@ -15,20 +15,8 @@ class WorkerHeartbeatAdmin(admin.ModelAdmin):
         return False
 
 
-@admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
-    list_display = (
-        "created_at",
-        "action",
-        "target_repr",
-        "actor",
-        "source",
-        "from_state",
-        "to_state",
-    )
-    list_filter = ("source", "action", "target_type")
-    search_fields = ("target_repr", "target_id", "message")
-    date_hierarchy = "created_at"
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """For logs and snapshots: visible to staff with view permission, never edited here."""
 
     def get_readonly_fields(self, request, obj=None):
         return [field.name for field in self.model._meta.fields]
@@ -41,3 +29,19 @@ class AuditEventAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(ReadOnlyAdmin):
+    list_display = (
+        "created_at",
+        "action",
+        "target_repr",
+        "actor",
+        "source",
+        "from_state",
+        "to_state",
+    )
+    list_filter = ("source", "action", "target_type")
+    search_fields = ("target_repr", "target_id", "message")
+    date_hierarchy = "created_at"

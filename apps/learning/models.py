@@ -6,6 +6,32 @@ from django.db import models
 from django.db.models import Q
 
 
+class ProgressSnapshot(models.Model):
+    """A learner's progress set aside by a reset: the rows stay, marked ``archived_in``.
+
+    Restoring clears the mark, so nothing is ever destroyed.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    learner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="progress_snapshots"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    attempt_count = models.PositiveIntegerField(default=0)
+    session_count = models.PositiveIntegerField(default=0)
+    xp_total = models.IntegerField(default=0)
+    restored_at = models.DateTimeField(null=True, blank=True)
+    restored_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"Reset of {self.learner} at {self.created_at:%Y-%m-%d %H:%M}"
+
+
 class SessionKind(models.TextChoices):
     PRACTICE = "practice"
     REVIEW = "review"
@@ -26,6 +52,9 @@ class StudySession(models.Model):
     completed_at = models.DateTimeField(null=True, blank=True)
     device = models.CharField(max_length=100, blank=True)
     app_version = models.CharField(max_length=40, blank=True)
+    archived_in = models.ForeignKey(
+        ProgressSnapshot, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -78,6 +107,10 @@ class Attempt(models.Model):
         blank=True,
         related_name="+",
     )
+    feedback = models.TextField(blank=True)
+    archived_in = models.ForeignKey(
+        ProgressSnapshot, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     scheduler_state_before = models.JSONField(default=dict, blank=True)
     scheduler_state_after = models.JSONField(default=dict, blank=True)
     answered_at = models.DateTimeField(help_text="When the learner answered (client clock).")
@@ -101,3 +134,48 @@ class Attempt(models.Model):
 
     def __str__(self) -> str:
         return f"{self.learner} on {self.atom_id}: {'right' if self.correct else 'wrong'}"
+
+
+class XPReason(models.TextChoices):
+    ATTEMPT = "attempt"
+    SESSION_COMPLETE = "session_complete"
+
+
+class XPEvent(models.Model):
+    """The XP ledger: totals are sums over it, never a stored counter."""
+
+    learner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="xp_events"
+    )
+    amount = models.IntegerField()
+    reason = models.CharField(max_length=32, choices=XPReason.choices)
+    attempt = models.ForeignKey(
+        Attempt, on_delete=models.CASCADE, null=True, blank=True, related_name="xp_events"
+    )
+    session = models.ForeignKey(
+        StudySession, on_delete=models.CASCADE, null=True, blank=True, related_name="xp_events"
+    )
+    occurred_at = models.DateTimeField()
+    archived_in = models.ForeignKey(
+        ProgressSnapshot, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-occurred_at"]
+        indexes = [models.Index(fields=["learner", "occurred_at"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["attempt", "reason"],
+                condition=Q(attempt__isnull=False),
+                name="xp_once_per_attempt_reason",
+            ),
+            models.UniqueConstraint(
+                fields=["session", "reason"],
+                condition=Q(session__isnull=False),
+                name="xp_once_per_session_reason",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.amount:+d} XP for {self.learner} ({self.reason})"

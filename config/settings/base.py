@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "apps.curriculum",
     "apps.content",
     "apps.learning",
+    "apps.scheduler",
     "django_celery_beat",
 ]
 
@@ -142,6 +143,12 @@ Path(STATIC_ROOT).mkdir(parents=True, exist_ok=True)
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "media/"
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=str(VAR_DIR / "media"))
+
+# Offline attempt sync: how old a client timestamp may be, and how far ahead of the server
+# clock it may run, before the row is rejected.
+ATTEMPT_MAX_AGE_DAYS = env.int("ATTEMPT_MAX_AGE_DAYS", default=30)
+ATTEMPT_MAX_CLOCK_SKEW_S = env.int("ATTEMPT_MAX_CLOCK_SKEW_S", default=300)
+ATTEMPT_BATCH_MAX = 500
 
 # Seeds the display order of parsons/ordering/matching items; keep it stable (see README).
 CONTENT_SHUFFLE_SECRET = env("CONTENT_SHUFFLE_SECRET", default=SECRET_KEY)

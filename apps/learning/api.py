@@ -1,0 +1,292 @@
+from django.conf import settings
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema, extend_schema_serializer
+from rest_framework import serializers, status
+from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.core.errors import Conflict, error_body
+from apps.core.openapi import error_response
+from apps.curriculum.models import Course
+
+from .models import Attempt, SessionKind, StudySession
+from .selectors import learner_progress, learner_statistics
+from .services.attempts import AttemptInput, attempts_ingest
+from .services.progress import progress_reset
+from .services.sessions import study_session_complete, study_session_start
+
+
+@extend_schema_serializer(component_name="GradedAttempt")
+class AttemptResultSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    client_attempt_id = serializers.UUIDField()
+    correct = serializers.BooleanField()
+    score = serializers.FloatField()
+    quality = serializers.IntegerField()
+    feedback = serializers.CharField()
+    misconception = serializers.DictField(allow_null=True)
+    next_review_at = serializers.DateTimeField(allow_null=True)
+
+    def to_representation(self, attempt: Attempt):
+        misconception = attempt.misconception
+        return {
+            "id": str(attempt.pk),
+            "client_attempt_id": str(attempt.client_attempt_id),
+            "correct": attempt.correct,
+            "score": attempt.score,
+            "quality": attempt.quality,
+            "feedback": attempt.feedback,
+            "misconception": (
+                {
+                    "id": str(misconception.pk),
+                    "name": misconception.name,
+                    "remediation": misconception.remediation,
+                }
+                if misconception
+                else None
+            ),
+            "next_review_at": attempt.scheduler_state_after.get("due"),
+        }
+
+
+class AttemptInputSerializer(serializers.Serializer):
+    client_attempt_id = serializers.UUIDField()
+    atom = serializers.UUIDField()
+    response = serializers.JSONField()
+    time_taken_ms = serializers.IntegerField(min_value=0, max_value=86_400_000, default=0)
+    session = serializers.UUIDField(required=False, allow_null=True)
+    answered_at = serializers.DateTimeField(required=False, allow_null=True)
+    confidence = serializers.FloatField(min_value=0, max_value=1, required=False, allow_null=True)
+    hints_used = serializers.IntegerField(min_value=0, max_value=100, default=0)
+
+    def to_input(self) -> AttemptInput:
+        data = self.validated_data
+        return AttemptInput(
+            client_attempt_id=data["client_attempt_id"],
+            atom_id=data["atom"],
+            response=data["response"],
+            time_taken_ms=data["time_taken_ms"],
+            session_id=data.get("session"),
+            answered_at=data.get("answered_at"),
+            confidence=data.get("confidence"),
+            hints_used=data["hints_used"],
+        )
+
+
+class AttemptView(APIView):
+    """Record one graded attempt. Safe to retry: the same ``client_attempt_id`` returns the
+    original result (200); reusing it for a different answer is a 409."""
+
+    @extend_schema(
+        summary="Submit an attempt (idempotent)",
+        tags=["attempts"],
+        request=AttemptInputSerializer,
+        responses={
+            201: AttemptResultSerializer,
+            200: AttemptResultSerializer,
+            404: error_response("Unknown or unpublished atom, or not your session."),
+            409: error_response("client_attempt_id already used with a different payload."),
+        },
+    )
+    def post(self, request):
+        payload = AttemptInputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        [outcome] = attempts_ingest(learner=request.user, inputs=[payload.to_input()])
+        if outcome.status == "conflict":
+            raise Conflict("This client_attempt_id was already used for a different attempt.")
+        if outcome.status == "invalid":
+            if outcome.code == "not_found":
+                raise NotFound(next(iter(outcome.errors.values()))[0])
+            raise ValidationError(outcome.errors)
+        code = status.HTTP_201_CREATED if outcome.status == "created" else status.HTTP_200_OK
+        return Response(AttemptResultSerializer(outcome.attempt).data, status=code)
+
+
+class AttemptBatchView(APIView):
+    """Offline sync: up to 500 attempts in any order. Each row is graded and reported on its
+    own; rows are applied in answer-time order, so scheduling matches a live session."""
+
+    @extend_schema_serializer(component_name="AttemptBatchRequest")
+    class InputSerializer(serializers.Serializer):
+        attempts = serializers.ListField(child=serializers.JSONField(), allow_empty=False)
+
+        def validate_attempts(self, rows):
+            if len(rows) > settings.ATTEMPT_BATCH_MAX:
+                raise serializers.ValidationError(
+                    f"At most {settings.ATTEMPT_BATCH_MAX} attempts per batch; got {len(rows)}."
+                )
+            return rows
+
+    @extend_schema_serializer(component_name="AttemptBatchRow")
+    class RowSerializer(serializers.Serializer):
+        index = serializers.IntegerField()
+        client_attempt_id = serializers.CharField(allow_null=True)
+        status = serializers.ChoiceField(choices=["created", "replayed", "conflict", "invalid"])
+        http_status = serializers.IntegerField()
+        attempt = AttemptResultSerializer(allow_null=True)
+        error = serializers.DictField(allow_null=True)
+
+    @extend_schema_serializer(component_name="AttemptBatchResult")
+    class OutputSerializer(serializers.Serializer):
+        results = serializers.ListField(child=serializers.DictField())
+        summary = serializers.DictField(child=serializers.IntegerField())
+
+    @extend_schema(
+        summary="Sync a batch of offline attempts",
+        tags=["attempts"],
+        request=InputSerializer,
+        responses={200: OutputSerializer},
+    )
+    def post(self, request):
+        payload = self.InputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        rows = payload.validated_data["attempts"]
+        results: list[dict | None] = [None] * len(rows)
+        inputs, positions = [], []
+        for index, row in enumerate(rows):
+            parsed = AttemptInputSerializer(data=row if isinstance(row, dict) else {})
+            if not isinstance(row, dict) or not parsed.is_valid():
+                errors = parsed.errors if isinstance(row, dict) else {"row": ["Must be an object."]}
+                results[index] = _row(index, row, "invalid", 400, error=error_body(
+                    "validation_error", "The attempt is invalid.", errors))  # fmt: skip
+                continue
+            inputs.append(parsed.to_input())
+            positions.append(index)
+        for index, outcome in zip(positions, attempts_ingest(learner=request.user, inputs=inputs),
+                                  strict=True):  # fmt: skip
+            results[index] = _outcome_row(index, rows[index], outcome)
+        summary = {name: 0 for name in ("created", "replayed", "conflict", "invalid")}
+        for row in results:
+            summary[row["status"]] += 1
+        return Response({"results": results, "summary": summary})
+
+
+def _row(index, row, row_status, http_status, attempt=None, error=None) -> dict:
+    client_id = row.get("client_attempt_id") if isinstance(row, dict) else None
+    return {
+        "index": index,
+        "client_attempt_id": str(client_id) if client_id is not None else None,
+        "status": row_status,
+        "http_status": http_status,
+        "attempt": AttemptResultSerializer(attempt).data if attempt else None,
+        "error": error,
+    }
+
+
+def _outcome_row(index, row, outcome) -> dict:
+    if outcome.status == "created":
+        return _row(index, row, "created", 201, attempt=outcome.attempt)
+    if outcome.status == "replayed":
+        return _row(index, row, "replayed", 200, attempt=outcome.attempt)
+    if outcome.status == "conflict":
+        error = error_body("conflict", "client_attempt_id already used for a different attempt.")
+        return _row(index, row, "conflict", 409, error=error)
+    http_status = 404 if outcome.code == "not_found" else 400
+    code = "not_found" if outcome.code == "not_found" else "validation_error"
+    error = error_body(code, "The attempt was not recorded.", outcome.errors)
+    return _row(index, row, "invalid", http_status, error=error)
+
+
+class SessionStartView(APIView):
+    @extend_schema_serializer(component_name="StudySessionStart")
+    class InputSerializer(serializers.Serializer):
+        kind = serializers.ChoiceField(choices=SessionKind.choices, default="practice")
+        course = serializers.UUIDField(required=False, allow_null=True)
+        device = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+        app_version = serializers.CharField(
+            max_length=40, required=False, allow_blank=True, default=""
+        )
+        started_at = serializers.DateTimeField(required=False, allow_null=True)
+
+    @extend_schema_serializer(component_name="StudySession")
+    class OutputSerializer(serializers.ModelSerializer):
+        class Meta:
+            model = StudySession
+            fields = ("id", "kind", "course", "started_at", "completed_at", "device", "app_version")
+
+    @extend_schema(
+        summary="Start a study session",
+        tags=["sessions"],
+        request=InputSerializer,
+        responses={201: OutputSerializer},
+    )
+    def post(self, request):
+        payload = self.InputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        data = dict(payload.validated_data)
+        course_id = data.pop("course", None)
+        course = get_object_or_404(Course, pk=course_id, is_published=True) if course_id else None
+        session = study_session_start(learner=request.user, course=course, **data)
+        return Response(self.OutputSerializer(session).data, status=status.HTTP_201_CREATED)
+
+
+class SessionCompleteView(APIView):
+    @extend_schema_serializer(component_name="StudySessionComplete")
+    class InputSerializer(serializers.Serializer):
+        completed_at = serializers.DateTimeField(required=False, allow_null=True)
+
+    @extend_schema(
+        summary="Complete a study session (idempotent)",
+        tags=["sessions"],
+        request=InputSerializer,
+        responses={200: SessionStartView.OutputSerializer},
+    )
+    def post(self, request, session_id):
+        session = get_object_or_404(StudySession, pk=session_id, learner=request.user)
+        payload = self.InputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        session = study_session_complete(
+            session=session, completed_at=payload.validated_data.get("completed_at")
+        )
+        return Response(SessionStartView.OutputSerializer(session).data)
+
+
+class ProgressView(APIView):
+    @extend_schema(
+        summary="The caller's progress: totals, XP, streaks, due atoms",
+        tags=["progress"],
+        responses={200: serializers.DictField()},
+    )
+    def get(self, request):
+        return Response(learner_progress(request.user))
+
+
+class ProgressStatisticsView(APIView):
+    @extend_schema(
+        summary="Accuracy overall, by day, by atom type and by concept (with mastery)",
+        tags=["progress"],
+        responses={200: serializers.DictField()},
+    )
+    def get(self, request):
+        return Response(learner_statistics(request.user))
+
+
+class ProgressResetView(APIView):
+    @extend_schema_serializer(component_name="ProgressReset")
+    class InputSerializer(serializers.Serializer):
+        confirm = serializers.BooleanField()
+
+        def validate_confirm(self, value):
+            if value is not True:
+                raise serializers.ValidationError('Send {"confirm": true} to reset your progress.')
+            return value
+
+    @extend_schema(
+        summary="Reset the caller's progress (kept as a restorable snapshot)",
+        tags=["progress"],
+        request=InputSerializer,
+        responses={200: serializers.DictField()},
+    )
+    def post(self, request):
+        self.InputSerializer(data=request.data).is_valid(raise_exception=True)
+        snapshot = progress_reset(learner=request.user)
+        return Response(
+            {
+                "snapshot": str(snapshot.pk),
+                "archived_attempts": snapshot.attempt_count,
+                "archived_sessions": snapshot.session_count,
+                "archived_xp": snapshot.xp_total,
+                "restorable": True,
+            }
+        )

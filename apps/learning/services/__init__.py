@@ -1,0 +1,1 @@
+"""Writes for learners' study data, split by sub-domain."""

@@ -1,0 +1,251 @@
+"""Idempotent attempt ingestion, live (one row) and offline (a batch of up to 500).
+
+Both go through ``attempts_ingest``: rows are graded on the server against the atom's published
+revision, applied in answer-time order, and stored with bulk inserts. The unique constraint on
+(learner, client_attempt_id) decides duplicates, including two requests racing each other.
+"""
+
+import json
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from apps.content.atom_types import AtomValidationError, get_atom_type
+from apps.content.models import AtomStatus, LearningAtom
+from apps.content.selectors import revision_atom_snapshot
+from apps.scheduler.models import LearnerAtomState
+from apps.scheduler.services import atom_state_rebuild, review_plan
+
+from ..models import Attempt, StudySession, XPEvent, XPReason
+
+XP_PER_CORRECT_ANSWER = 10
+
+
+@dataclass
+class AttemptInput:
+    client_attempt_id: uuid.UUID
+    atom_id: uuid.UUID
+    response: Any
+    time_taken_ms: int = 0
+    session_id: uuid.UUID | None = None
+    answered_at: datetime | None = None
+    confidence: float | None = None
+    hints_used: int = 0
+
+    def fingerprint(self) -> str:
+        """What must match for a replay to count as the same attempt."""
+        return json.dumps(
+            [str(self.atom_id), self.response, str(self.session_id or ""), self.time_taken_ms],
+            sort_keys=True,
+            default=str,
+        )
+
+
+@dataclass
+class AttemptOutcome:
+    """``created`` (201), ``replayed`` (200, the original result), ``conflict`` (409: same id,
+    different payload) or ``invalid`` (400/404, with ``errors``)."""
+
+    status: str
+    attempt: Attempt | None = None
+    errors: dict = field(default_factory=dict)
+    code: str = ""
+
+
+def _stored_fingerprint(attempt: Attempt) -> str:
+    return json.dumps(
+        [
+            str(attempt.atom_id),
+            attempt.response,
+            str(attempt.session_id or ""),
+            attempt.time_taken_ms,
+        ],
+        sort_keys=True,
+        default=str,
+    )
+
+
+def attempt_quality(atom_type: str, response: Any, correct: bool, score: float) -> int:
+    """0–5 for the scheduler: the learner's own rating for flashcards, else from the score."""
+    if atom_type == "flashcard":
+        return int(response["quality"])
+    if correct:
+        return 5 if score >= 1.0 else 4
+    return 2 if score >= 0.5 else (1 if score > 0 else 0)
+
+
+def attempts_ingest(*, learner, inputs: list[AttemptInput], now: datetime | None = None):
+    """Grade and store attempts; returns one AttemptOutcome per input, in input order."""
+    now = now or timezone.now()
+    outcomes: list[AttemptOutcome | None] = [None] * len(inputs)
+    existing = {
+        a.client_attempt_id: a
+        for a in Attempt.objects.filter(
+            learner=learner, client_attempt_id__in=[i.client_attempt_id for i in inputs]
+        )
+    }
+    atoms = {
+        a.pk: a
+        for a in LearningAtom.objects.filter(
+            pk__in={i.atom_id for i in inputs}, published_revision__isnull=False
+        )
+        .exclude(status=AtomStatus.ARCHIVED)
+        .select_related("published_revision")
+    }
+    sessions = set(
+        StudySession.objects.filter(
+            learner=learner, pk__in={i.session_id for i in inputs if i.session_id}
+        ).values_list("pk", flat=True)
+    )
+    fresh: list[tuple[int, AttemptInput]] = []
+    seen: dict[uuid.UUID, AttemptInput] = {}
+    for position, item in enumerate(inputs):
+        if item.client_attempt_id in existing:
+            outcomes[position] = _replay(existing[item.client_attempt_id], item)
+        elif item.client_attempt_id in seen:
+            same = seen[item.client_attempt_id].fingerprint() == item.fingerprint()
+            outcomes[position] = AttemptOutcome("replayed" if same else "conflict")
+        else:
+            errors = _row_errors(item, atoms, sessions, now)
+            if errors:
+                outcomes[position] = AttemptOutcome("invalid", errors=errors[0], code=errors[1])
+            else:
+                seen[item.client_attempt_id] = item
+                fresh.append((position, item))
+    # Apply in answer-time order, so scheduler state matches a live arrival order.
+    fresh.sort(key=lambda pair: (pair[1].answered_at or now, pair[0]))
+    try:
+        created = _store(learner, fresh, atoms, now, outcomes)
+    except IntegrityError:
+        # A concurrent request stored one of these ids first: redo row by row, letting the
+        # unique constraint decide each one.
+        created = []
+        for position, item in fresh:
+            try:
+                created += _store(learner, [(position, item)], atoms, now, outcomes)
+            except IntegrityError:
+                winner = Attempt.objects.get(
+                    learner=learner, client_attempt_id=item.client_attempt_id
+                )
+                outcomes[position] = _replay(winner, item)
+    # Same-batch duplicates point at the row their twin created.
+    by_id = {o.attempt.client_attempt_id: o.attempt for o in outcomes if o and o.attempt}
+    for position, item in enumerate(inputs):
+        outcome = outcomes[position]
+        if outcome.attempt is None and outcome.status in ("replayed", "conflict"):
+            outcome.attempt = by_id.get(item.client_attempt_id)
+    return outcomes
+
+
+def _replay(attempt: Attempt, item: AttemptInput) -> AttemptOutcome:
+    if _stored_fingerprint(attempt) == item.fingerprint():
+        return AttemptOutcome("replayed", attempt)
+    return AttemptOutcome(
+        "conflict",
+        attempt,
+        errors={"client_attempt_id": ["Already used for a different attempt."]},
+        code="conflict",
+    )
+
+
+def _row_errors(item: AttemptInput, atoms: dict, sessions: set, now: datetime):
+    if item.atom_id not in atoms:
+        return {"atom": [f"No published atom {item.atom_id}."]}, "not_found"
+    if item.session_id and item.session_id not in sessions:
+        return {"session": [f"No session {item.session_id} of yours."]}, "not_found"
+    if item.answered_at is not None:
+        skew = timedelta(seconds=settings.ATTEMPT_MAX_CLOCK_SKEW_S)
+        if item.answered_at > now + skew:
+            return {"answered_at": ["Is in the future."]}, "validation_error"
+        if item.answered_at < now - timedelta(days=settings.ATTEMPT_MAX_AGE_DAYS):
+            limit = settings.ATTEMPT_MAX_AGE_DAYS
+            return {"answered_at": [f"Is older than {limit} days."]}, "validation_error"
+    return None
+
+
+def _store(learner, rows, atoms, now, outcomes) -> list[Attempt]:
+    """Grade ``rows`` (already in answer order) and store them in one transaction."""
+    if not rows:
+        return []
+    states = {
+        s.atom_id: s
+        for s in LearnerAtomState.objects.filter(
+            learner=learner, atom_id__in={i.atom_id for _, i in rows}, archived_in__isnull=True
+        )
+    }
+    new_attempts, new_xp, rebuild, touched = [], [], set(), {}
+    graded = []
+    for position, item in rows:
+        atom = atoms[item.atom_id]
+        revision = atom.published_revision
+        kind = get_atom_type(revision.snapshot["atom_type"])
+        try:
+            result = kind.grade_response(revision_atom_snapshot(revision), item.response)
+        except AtomValidationError as exc:
+            outcomes[position] = AttemptOutcome(
+                "invalid", errors=exc.errors, code="validation_error"
+            )
+            continue
+        answered_at = item.answered_at or now
+        quality = attempt_quality(kind.key, item.response, result.correct, result.score)
+        state = touched.get(atom.pk) or states.get(atom.pk)
+        if state and state.last_reviewed_at and answered_at < state.last_reviewed_at:
+            rebuild.add(atom.pk)  # arrived late: replay the atom's history after storing
+        plan = review_plan(state, quality, answered_at)
+        state = state or LearnerAtomState(learner=learner, atom=atom)
+        state.state, state.due_at = plan.after, plan.due_at
+        state.last_reviewed_at = max(filter(None, [state.last_reviewed_at, answered_at]))
+        state.reviews += 1
+        state.lapses += quality < 3
+        touched[atom.pk] = state
+        attempt = Attempt(
+            learner=learner,
+            atom=atom,
+            revision=revision,
+            session_id=item.session_id,
+            client_attempt_id=item.client_attempt_id,
+            response=item.response,
+            correct=result.correct,
+            score=result.score,
+            quality=quality,
+            confidence=item.confidence,
+            time_taken_ms=item.time_taken_ms,
+            hints_used=item.hints_used,
+            selected_options=list(result.selected_option_indexes),
+            misconception_id=result.misconception_id,
+            feedback=result.feedback,
+            scheduler_state_before=plan.before,
+            scheduler_state_after=plan.after,
+            answered_at=answered_at,
+        )
+        new_attempts.append(attempt)
+        graded.append((position, attempt))
+        if result.score > 0:
+            new_xp.append(
+                XPEvent(
+                    learner=learner,
+                    amount=round(XP_PER_CORRECT_ANSWER * result.score),
+                    reason=XPReason.ATTEMPT,
+                    attempt=attempt,
+                    occurred_at=answered_at,
+                )
+            )
+    with transaction.atomic():
+        Attempt.objects.bulk_create(new_attempts)
+        XPEvent.objects.bulk_create(new_xp)
+        to_create = [s for s in touched.values() if s.pk is None]
+        to_update = [s for s in touched.values() if s.pk is not None]
+        LearnerAtomState.objects.bulk_create(to_create)
+        LearnerAtomState.objects.bulk_update(
+            to_update, ["state", "due_at", "last_reviewed_at", "reviews", "lapses"]
+        )
+        for atom_id in rebuild:
+            atom_state_rebuild(learner=learner, atom_id=atom_id)
+    for position, attempt in graded:
+        outcomes[position] = AttemptOutcome("created", attempt)
+    return new_attempts

@@ -1,0 +1,57 @@
+from datetime import datetime
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from ..models import StudySession, XPEvent, XPReason
+
+XP_FOR_COMPLETED_SESSION = 20
+
+
+def study_session_start(
+    *,
+    learner,
+    kind: str = "practice",
+    course=None,
+    device: str = "",
+    app_version: str = "",
+    started_at: datetime | None = None,
+) -> StudySession:
+    session = StudySession(
+        learner=learner,
+        kind=kind,
+        course=course,
+        device=device,
+        app_version=app_version,
+        started_at=started_at or timezone.now(),
+    )
+    session.full_clean(exclude=["learner", "course", "archived_in"])
+    with transaction.atomic():
+        session.save()
+    return session
+
+
+def study_session_complete(
+    *, session: StudySession, completed_at: datetime | None = None
+) -> StudySession:
+    """Mark the session done (idempotent) and award its XP once, if anything was answered."""
+    completed_at = completed_at or timezone.now()
+    if completed_at < session.started_at:
+        raise ValidationError({"completed_at": ["Cannot be before the session started."]})
+    with transaction.atomic():
+        locked = StudySession.objects.select_for_update().get(pk=session.pk)
+        if locked.completed_at is None:
+            locked.completed_at = completed_at
+            locked.save(update_fields=["completed_at"])
+        if locked.attempts.exists():
+            XPEvent.objects.get_or_create(
+                session=locked,
+                reason=XPReason.SESSION_COMPLETE,
+                defaults={
+                    "learner": locked.learner,
+                    "amount": XP_FOR_COMPLETED_SESSION,
+                    "occurred_at": locked.completed_at,
+                },
+            )
+    return locked

@@ -1,0 +1,1 @@
+"""Scheduling algorithms: plain functions on dataclasses and numpy arrays. No Django here."""
