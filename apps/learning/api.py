@@ -242,11 +242,74 @@ class SessionCompleteView(APIView):
         return Response(SessionStartView.OutputSerializer(session).data)
 
 
+class StreakSerializer(serializers.Serializer):
+    current_streak = serializers.IntegerField()
+    longest_streak = serializers.IntegerField()
+    practice_dates = serializers.ListField(child=serializers.DateField())
+    timezone = serializers.CharField()
+
+
+@extend_schema_serializer(component_name="Progress")
+class ProgressSerializer(serializers.Serializer):
+    attempts = serializers.IntegerField()
+    correct = serializers.IntegerField()
+    accuracy = serializers.FloatField(allow_null=True)
+    time_spent_ms = serializers.IntegerField()
+    xp_total = serializers.IntegerField()
+    sessions = serializers.IntegerField()
+    sessions_completed = serializers.IntegerField()
+    atoms_studied = serializers.IntegerField()
+    atoms_due = serializers.IntegerField()
+    streak = StreakSerializer()
+
+
+class AccuracySerializer(serializers.Serializer):
+    attempts = serializers.IntegerField()
+    correct = serializers.IntegerField()
+    accuracy = serializers.FloatField(allow_null=True)
+
+
+class DayStatisticsSerializer(AccuracySerializer):
+    date = serializers.DateField()
+    time_spent_ms = serializers.IntegerField()
+
+
+class TypeStatisticsSerializer(AccuracySerializer):
+    atom_type = serializers.CharField()
+
+
+class ConceptStatisticsSerializer(AccuracySerializer):
+    concept = serializers.UUIDField()
+    text = serializers.CharField()
+    mastery = serializers.FloatField()
+
+
+class OverallStatisticsSerializer(AccuracySerializer):
+    time_spent_ms = serializers.IntegerField()
+
+
+@extend_schema_serializer(component_name="ProgressStatistics")
+class StatisticsSerializer(serializers.Serializer):
+    overall = OverallStatisticsSerializer()
+    by_day = DayStatisticsSerializer(many=True)
+    by_atom_type = TypeStatisticsSerializer(many=True)
+    by_concept = ConceptStatisticsSerializer(many=True)
+
+
+@extend_schema_serializer(component_name="ProgressResetResult")
+class ResetResultSerializer(serializers.Serializer):
+    snapshot = serializers.UUIDField()
+    archived_attempts = serializers.IntegerField()
+    archived_sessions = serializers.IntegerField()
+    archived_xp = serializers.IntegerField()
+    restorable = serializers.BooleanField()
+
+
 class ProgressView(APIView):
     @extend_schema(
         summary="The caller's progress: totals, XP, streaks, due atoms",
         tags=["progress"],
-        responses={200: serializers.DictField()},
+        responses={200: ProgressSerializer},
     )
     def get(self, request):
         return Response(learner_progress(request.user))
@@ -256,7 +319,7 @@ class ProgressStatisticsView(APIView):
     @extend_schema(
         summary="Accuracy overall, by day, by atom type and by concept (with mastery)",
         tags=["progress"],
-        responses={200: serializers.DictField()},
+        responses={200: StatisticsSerializer},
     )
     def get(self, request):
         return Response(learner_statistics(request.user))
@@ -276,7 +339,7 @@ class ProgressResetView(APIView):
         summary="Reset the caller's progress (kept as a restorable snapshot)",
         tags=["progress"],
         request=InputSerializer,
-        responses={200: serializers.DictField()},
+        responses={200: ResetResultSerializer},
     )
     def post(self, request):
         self.InputSerializer(data=request.data).is_valid(raise_exception=True)

@@ -254,6 +254,10 @@ SPECTACULAR_SETTINGS = {
     "SCHEMA_PATH_PREFIX": r"/api/v[0-9]+",
     "COMPONENT_SPLIT_REQUEST": True,
     # Swagger UI is served from our own static files, not a CDN.
+    "ENUM_NAME_OVERRIDES": {
+        "MediaKindEnum": "apps.content.models.MediaKind",
+        "SessionKindEnum": "apps.learning.models.SessionKind",
+    },
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
 }
