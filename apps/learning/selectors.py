@@ -1,12 +1,14 @@
 """Reads of a learner's progress. Every figure comes from the database in a fixed number of
 aggregate queries, whatever the number of attempts; days are the learner's local days."""
 
+from collections import defaultdict
 from zoneinfo import ZoneInfo
 
-from django.db.models import Count, F, Q, Sum
+from django.db.models import Count, Q, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
+from apps.content.models import LearningAtom
 from apps.scheduler.models import LearnerAtomState
 
 from .models import Attempt, StudySession, XPEvent
@@ -84,69 +86,79 @@ def learner_progress(learner) -> dict:
 
 
 def learner_statistics(learner) -> dict:
-    attempts = _live_attempts(learner)
-    overall = attempts.aggregate(
-        attempts=Count("id"),
-        correct=Count("id", filter=Q(correct=True)),
-        time_ms=Sum("time_taken_ms"),
-    )
-    by_day = (
-        attempts.annotate(day=_local_day(learner))
-        .values("day")
+    """One grouped scan of the attempt log (by local day and atom), then small lookups for
+    the atoms' types and live concepts; every breakdown is summed from those groups."""
+    groups = list(
+        _live_attempts(learner)
+        .annotate(day=_local_day(learner))
+        .values("day", "atom_id")
         .annotate(
             attempts=Count("id"),
             correct=Count("id", filter=Q(correct=True)),
             time_ms=Sum("time_taken_ms"),
         )
-        .order_by("day")
+        .order_by()
     )
-    by_type = (
-        attempts.values(atom_type=F("atom__atom_type"))
-        .annotate(attempts=Count("id"), correct=Count("id", filter=Q(correct=True)))
-        .order_by("atom_type")
-    )
-    by_concept = (
-        attempts.filter(atom__live_concepts__isnull=False)
-        .values(concept_id=F("atom__live_concepts"), concept=F("atom__live_concepts__text"))
-        .annotate(attempts=Count("id"), correct=Count("id", filter=Q(correct=True)))
-        .order_by("concept")
-    )
+    atom_ids = {g["atom_id"] for g in groups}
+    atom_types = dict(LearningAtom.objects.filter(pk__in=atom_ids).values_list("pk", "atom_type"))
+    concepts_of: dict = defaultdict(list)
+    concept_text: dict = {}
+    links = LearningAtom.live_concepts.through.objects.filter(learningatom_id__in=atom_ids)
+    for atom_id, concept_id, text in links.values_list(
+        "learningatom_id", "concept_id", "concept__text"
+    ):
+        concepts_of[atom_id].append(concept_id)
+        concept_text[concept_id] = text
+
+    overall = _Tally()
+    by_day: dict = defaultdict(_Tally)
+    by_type: dict = defaultdict(_Tally)
+    by_concept: dict = defaultdict(_Tally)
+    for group in groups:
+        tallies = [overall, by_day[group["day"]], by_type[atom_types[group["atom_id"]]]]
+        tallies += [by_concept[c] for c in concepts_of[group["atom_id"]]]
+        for tally in tallies:
+            tally.add(group["attempts"], group["correct"], group["time_ms"] or 0)
     return {
-        "overall": {
-            "attempts": overall["attempts"],
-            "correct": overall["correct"],
-            "accuracy": _accuracy(overall["correct"], overall["attempts"]),
-            "time_spent_ms": overall["time_ms"] or 0,
-        },
+        "overall": overall.as_dict(with_time=True),
         "by_day": [
-            {
-                "date": row["day"].isoformat(),
-                "attempts": row["attempts"],
-                "correct": row["correct"],
-                "accuracy": _accuracy(row["correct"], row["attempts"]),
-                "time_spent_ms": row["time_ms"] or 0,
-            }
-            for row in by_day
+            {"date": day.isoformat(), **by_day[day].as_dict(with_time=True)}
+            for day in sorted(by_day)
         ],
         "by_atom_type": [
-            {
-                "atom_type": row["atom_type"],
-                "attempts": row["attempts"],
-                "correct": row["correct"],
-                "accuracy": _accuracy(row["correct"], row["attempts"]),
-            }
-            for row in by_type
+            {"atom_type": atom_type, **by_type[atom_type].as_dict()}
+            for atom_type in sorted(by_type)
         ],
         "by_concept": [
             {
-                "concept": str(row["concept_id"]),
-                "text": row["concept"],
-                "attempts": row["attempts"],
-                "correct": row["correct"],
-                "accuracy": _accuracy(row["correct"], row["attempts"]),
+                "concept": str(concept_id),
+                "text": concept_text[concept_id],
+                **tally.as_dict(),
                 # Posterior mean of a Beta(1, 1) prior: an honest estimate on few attempts.
-                "mastery": round((row["correct"] + 1) / (row["attempts"] + 2), 4),
+                "mastery": round((tally.correct + 1) / (tally.attempts + 2), 4),
             }
-            for row in by_concept
+            for concept_id, tally in sorted(by_concept.items(), key=lambda i: concept_text[i[0]])
         ],
     }
+
+
+class _Tally:
+    __slots__ = ("attempts", "correct", "time_ms")
+
+    def __init__(self) -> None:
+        self.attempts = self.correct = self.time_ms = 0
+
+    def add(self, attempts: int, correct: int, time_ms: int) -> None:
+        self.attempts += attempts
+        self.correct += correct
+        self.time_ms += time_ms
+
+    def as_dict(self, with_time: bool = False) -> dict:
+        result = {
+            "attempts": self.attempts,
+            "correct": self.correct,
+            "accuracy": _accuracy(self.correct, self.attempts),
+        }
+        if with_time:
+            result["time_spent_ms"] = self.time_ms
+        return result

@@ -8,6 +8,7 @@ from django.db import transaction
 from apps.accounts import roles
 from apps.accounts.models import User
 from apps.content.demo_content import demo_course_load
+from apps.learning.demo_history import demo_learner_history_load
 
 DEMO_PASSWORD = "demo12345"  # noqa: S105 - documented demo login, refused in production
 
@@ -34,7 +35,10 @@ class Command(BaseCommand):
                 for email, display_name, role, is_staff, is_superuser in DEMO_USERS
             }
             course = demo_course_load(author=users["author@demo.local"])
+            answered = demo_learner_history_load(learner=users["learner@demo.local"])
         self.stdout.write(f"Demo course: {course.title} ({course.concepts.count()} concepts)")
+        if answered:
+            self.stdout.write(f"Demo learner: {answered} attempts over the last three days")
         self._print_logins()
 
     def _ensure_user(self, email, display_name, role, is_staff, is_superuser) -> User:

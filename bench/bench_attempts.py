@@ -1,0 +1,251 @@
+"""Learner API performance on PostgreSQL (issue 5), each figure next to a baseline from the
+same run:
+
+1. batch ingest throughput (500-row batches through attempts_ingest) vs one ORM save per row;
+2. progress statistics latency for a learner with 50k attempts vs loading the rows into Python;
+3. single-attempt POST latency through gunicorn for a learner with 10k prior attempts vs
+   GET /healthz on the same server.
+
+Creates and drops a scratch database. Run: .venv/bin/python bench/bench_attempts.py
+"""
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from datetime import timedelta
+from pathlib import Path
+
+import psycopg
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+SERVER = os.environ.get("BENCH_PG_SERVER", "postgres://postgres@127.0.0.1:5432")
+SCRATCH = f"bench_attempts_{uuid.uuid4().hex[:8]}"
+PORT = int(os.environ.get("BENCH_PORT", "8971"))
+
+
+def setup_django() -> None:
+    os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings.test"
+    os.environ["DATABASE_URL"] = f"{SERVER}/{SCRATCH}"
+    os.environ.pop("REDIS_URL", None)
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
+def percentile(samples: list[float], q: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def seed_history(learner, atoms, count: int) -> None:
+    """Bulk-insert ``count`` past attempts for ``learner`` (spread over 25 days)."""
+    from django.utils import timezone
+
+    from apps.learning.models import Attempt
+
+    now, rows = timezone.now(), []
+    for n in range(count):
+        atom = atoms[n % len(atoms)]
+        correct = random.random() < 0.7
+        rows.append(
+            Attempt(
+                learner=learner,
+                atom=atom,
+                revision=atom.published_revision,
+                client_attempt_id=uuid.uuid4(),
+                response={"choice": 1 if correct else 0},
+                correct=correct,
+                score=1.0 if correct else 0.0,
+                quality=5 if correct else 1,
+                time_taken_ms=random.randint(2000, 20000),
+                selected_options=[1 if correct else 0],
+                answered_at=now - timedelta(minutes=random.randint(1, 25 * 24 * 60)),
+            )
+        )
+    Attempt.objects.bulk_create(rows, batch_size=5000)
+
+
+def bench_batch(atoms) -> None:
+    from django.utils import timezone
+
+    from apps.accounts.models import User
+    from apps.content.atom_types import get_atom_type
+    from apps.content.selectors import revision_atom_snapshot
+    from apps.learning.models import Attempt
+    from apps.learning.services.attempts import AttemptInput, attempts_ingest
+
+    batches, size = 8, 500
+    learner = User.objects.create_user("batch@example.com", "x")
+    start = timezone.now() - timedelta(days=2)
+
+    def rows(offset: int) -> list[AttemptInput]:
+        return [
+            AttemptInput(
+                client_attempt_id=uuid.uuid4(),
+                atom_id=atoms[(offset + n) % len(atoms)].pk,
+                response={"choice": random.choice([0, 1, 2])},
+                time_taken_ms=3000,
+                answered_at=start + timedelta(seconds=offset + n),
+            )
+            for n in range(size)
+        ]
+
+    started = time.perf_counter()
+    for b in range(batches):
+        outcomes = attempts_ingest(learner=learner, inputs=rows(b * size))
+        assert all(o.status == "created" for o in outcomes)
+    ingest = batches * size / (time.perf_counter() - started)
+
+    naive_learner = User.objects.create_user("naive@example.com", "x")
+    started = time.perf_counter()
+    for item in rows(0)[:size]:
+        atom = next(a for a in atoms if a.pk == item.atom_id)
+        kind = get_atom_type("mcq")
+        result = kind.grade_response(revision_atom_snapshot(atom.published_revision), item.response)
+        Attempt.objects.create(
+            learner=naive_learner,
+            atom=atom,
+            revision=atom.published_revision,
+            client_attempt_id=item.client_attempt_id,
+            response=item.response,
+            correct=result.correct,
+            score=result.score,
+            quality=5 if result.correct else 1,
+            answered_at=item.answered_at,
+        )
+    naive = size / (time.perf_counter() - started)
+    print(f"batch ingest (500-row batches)            {ingest:8.0f} attempts/s")
+    print(f"baseline: one ORM save per row, no state  {naive:8.0f} attempts/s")
+    print(f"ratio                                     {ingest / naive:8.2f}x")
+
+
+def bench_statistics(atoms) -> None:
+    from apps.accounts.models import User
+    from apps.learning.models import Attempt
+    from apps.learning.selectors import learner_progress, learner_statistics
+
+    learner = User.objects.create_user("heavy@example.com", "x", timezone="Europe/Berlin")
+    seed_history(learner, atoms, 50_000)
+
+    def naive():
+        rows = list(Attempt.objects.filter(learner=learner).values("correct", "answered_at"))
+        by_day: dict = {}
+        for row in rows:
+            by_day.setdefault(row["answered_at"].date(), []).append(row["correct"])
+        return len(rows)
+
+    for label, call in (
+        ("statistics (50k attempts)", lambda: learner_statistics(learner)),
+        ("progress (50k attempts)", lambda: learner_progress(learner)),
+        ("baseline: load rows into Python", naive),
+    ):
+        call()
+        samples = []
+        for _ in range(30):
+            started = time.perf_counter()
+            call()
+            samples.append((time.perf_counter() - started) * 1000)
+        p50, p99 = percentile(samples, 0.5), percentile(samples, 0.99)
+        print(f"{label:<42}p50 {p50:7.1f} ms   p99 {p99:7.1f} ms")
+
+
+def bench_http(atoms) -> None:
+    from apps.accounts.models import User
+
+    learner = User.objects.create_user("live@example.com", "demo-pass-123")
+    seed_history(learner, atoms, 10_000)
+    env = os.environ | {
+        "DJANGO_SETTINGS_MODULE": "config.settings.test",
+        "API_THROTTLE_USER": "1000000/minute",
+        "API_THROTTLE_ANON": "1000000/minute",
+    }
+    server = subprocess.Popen(  # noqa: S603 - our own gunicorn
+        [str(ROOT / ".venv/bin/gunicorn"), "config.wsgi", "--bind", f"127.0.0.1:{PORT}",
+         "--workers", "2", "--log-level", "warning"],
+        cwd=ROOT, env=env,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{PORT}"
+    try:
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(f"{base}/healthz", timeout=1)  # noqa: S310
+                break
+            except OSError:
+                time.sleep(0.2)
+        credentials = {"email": "live@example.com", "password": "demo-pass-123"}
+        token = _post(base + "/api/v1/auth/token/", credentials)["access"]
+        headers = {"Authorization": f"Bearer {token}"}
+        health, posts = [], []
+        for n in range(300):
+            started = time.perf_counter()
+            urllib.request.urlopen(f"{base}/healthz", timeout=5).read()  # noqa: S310
+            health.append((time.perf_counter() - started) * 1000)
+            body = {"client_attempt_id": str(uuid.uuid4()), "atom": str(atoms[n % len(atoms)].pk),
+                    "response": {"choice": n % 3}, "time_taken_ms": 2500}  # fmt: skip
+            started = time.perf_counter()
+            _post(base + "/api/v1/attempts/", body, headers)
+            posts.append((time.perf_counter() - started) * 1000)
+        for label, samples in (("POST /api/v1/attempts/ (10k history)", posts[20:]),
+                               ("baseline: GET /healthz", health[20:])):  # fmt: skip
+            p50, p99 = percentile(samples, 0.5), percentile(samples, 0.99)
+            print(f"{label:<42}p50 {p50:7.1f} ms   p99 {p99:7.1f} ms")
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=20)
+
+
+def _post(url: str, body: dict, headers: dict | None = None) -> dict:
+    request = urllib.request.Request(  # noqa: S310 - loopback only
+        url, data=json.dumps(body).encode(), method="POST",
+        headers={"Content-Type": "application/json", **(headers or {})},
+    )  # fmt: skip
+    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+        return json.loads(response.read())
+
+
+def main() -> None:
+    random.seed(3)
+    with psycopg.connect(f"{SERVER}/postgres", autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{SCRATCH}"')
+    try:
+        setup_django()
+        from apps.content.services import ConceptWeightInput, atom_create
+        from apps.curriculum.models import Concept, Course
+
+        course = Course.objects.create(slug="bench", title="Bench", is_published=True)
+        concept = Concept.objects.create(course=course, text="Transport")
+        atoms = [
+            atom_create(
+                by=None, title=f"Q{n}", atom_type="mcq",
+                content={"prompt": f"Question {n}?"}, grading_logic={},
+                options=[{"text": "A"}, {"text": "B", "is_correct": True}, {"text": "C"}],
+                concept_weights=[ConceptWeightInput(concept)], status="published",
+            )
+            for n in range(50)
+        ]  # fmt: skip
+        bench_batch(atoms)
+        bench_statistics(atoms)
+        from django.db import connections
+
+        connections.close_all()
+        bench_http(atoms)
+    finally:
+        from django.db import connections
+
+        connections.close_all()
+        with psycopg.connect(f"{SERVER}/postgres", autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{SCRATCH}" WITH (FORCE)')
+
+
+if __name__ == "__main__":
+    main()
