@@ -233,7 +233,9 @@ class SessionCompleteView(APIView):
         responses={200: SessionStartView.OutputSerializer},
     )
     def post(self, request, session_id):
-        session = get_object_or_404(StudySession, pk=session_id, learner=request.user)
+        session = get_object_or_404(
+            StudySession, pk=session_id, learner=request.user, archived_in__isnull=True
+        )
         payload = self.InputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         session = study_session_complete(

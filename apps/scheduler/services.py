@@ -36,12 +36,22 @@ def atom_state_rebuild(*, learner, atom_id) -> LearnerAtomState | None:
         learner=learner, atom_id=atom_id, archived_in__isnull=True
     ).order_by("answered_at", "created_at")
     state, reviews, lapses, last = SM2State(), 0, 0, None
-    for attempt in attempts.only("quality", "answered_at"):
+    corrected = []
+    for attempt in attempts.only(
+        "quality", "answered_at", "scheduler_state_before", "scheduler_state_after"
+    ):
+        before = state.as_dict() if reviews else {}
         state = sm2_review(state, attempt.quality, attempt.answered_at)
+        after = state.as_dict()
+        if (attempt.scheduler_state_before, attempt.scheduler_state_after) != (before, after):
+            attempt.scheduler_state_before, attempt.scheduler_state_after = before, after
+            corrected.append(attempt)
         reviews, lapses, last = reviews + 1, lapses + (attempt.quality < 3), attempt.answered_at
     if last is None:
         return None
     with transaction.atomic():
+        # Derived fields only: the graded answer itself is never rewritten.
+        Attempt.objects.bulk_update(corrected, ["scheduler_state_before", "scheduler_state_after"])
         row, _ = LearnerAtomState.objects.update_or_create(
             learner=learner,
             atom_id=atom_id,

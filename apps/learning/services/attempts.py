@@ -37,10 +37,19 @@ class AttemptInput:
     confidence: float | None = None
     hints_used: int = 0
 
-    def fingerprint(self) -> str:
-        """What must match for a replay to count as the same attempt."""
+    def fingerprint(self, answered_at: datetime | None = None) -> str:
+        """What must match for a replay to count as the same attempt. ``answered_at`` counts
+        only when the client sent one (else the server's clock stamped it)."""
         return json.dumps(
-            [str(self.atom_id), self.response, str(self.session_id or ""), self.time_taken_ms],
+            [
+                str(self.atom_id),
+                self.response,
+                str(self.session_id or ""),
+                self.time_taken_ms,
+                self.confidence,
+                self.hints_used,
+                (self.answered_at or answered_at).isoformat() if self.answered_at else None,
+            ],
             sort_keys=True,
             default=str,
         )
@@ -57,17 +66,18 @@ class AttemptOutcome:
     code: str = ""
 
 
-def _stored_fingerprint(attempt: Attempt) -> str:
-    return json.dumps(
-        [
-            str(attempt.atom_id),
-            attempt.response,
-            str(attempt.session_id or ""),
-            attempt.time_taken_ms,
-        ],
-        sort_keys=True,
-        default=str,
+def _same_attempt(attempt: Attempt, item: AttemptInput) -> bool:
+    stored = AttemptInput(
+        client_attempt_id=attempt.client_attempt_id,
+        atom_id=attempt.atom_id,
+        response=attempt.response,
+        time_taken_ms=attempt.time_taken_ms,
+        session_id=attempt.session_id,
+        answered_at=attempt.answered_at if item.answered_at else None,
+        confidence=attempt.confidence,
+        hints_used=attempt.hints_used,
     )
+    return stored.fingerprint() == item.fingerprint()
 
 
 def attempt_quality(atom_type: str, response: Any, correct: bool, score: float) -> int:
@@ -97,25 +107,27 @@ def attempts_ingest(*, learner, inputs: list[AttemptInput], now: datetime | None
         .exclude(status=AtomStatus.ARCHIVED)
         .select_related("published_revision")
     }
-    sessions = set(
+    sessions = set(  # a session set aside by a reset takes no new answers
         StudySession.objects.filter(
-            learner=learner, pk__in={i.session_id for i in inputs if i.session_id}
+            learner=learner,
+            pk__in={i.session_id for i in inputs if i.session_id},
+            archived_in__isnull=True,
         ).values_list("pk", flat=True)
     )
     fresh: list[tuple[int, AttemptInput]] = []
-    seen: dict[uuid.UUID, AttemptInput] = {}
+    first_of: dict[uuid.UUID, int] = {}
+    twins: list[tuple[int, AttemptInput]] = []
     for position, item in enumerate(inputs):
         if item.client_attempt_id in existing:
             outcomes[position] = _replay(existing[item.client_attempt_id], item)
-        elif item.client_attempt_id in seen:
-            same = seen[item.client_attempt_id].fingerprint() == item.fingerprint()
-            outcomes[position] = AttemptOutcome("replayed" if same else "conflict")
+        elif item.client_attempt_id in first_of:
+            twins.append((position, item))  # decided by what happens to the first copy
         else:
             errors = _row_errors(item, atoms, sessions, now)
             if errors:
                 outcomes[position] = AttemptOutcome("invalid", errors=errors[0], code=errors[1])
             else:
-                seen[item.client_attempt_id] = item
+                first_of[item.client_attempt_id] = position
                 fresh.append((position, item))
     # Apply in answer-time order, so scheduler state matches a live arrival order.
     fresh.sort(key=lambda pair: (pair[1].answered_at or now, pair[0]))
@@ -133,17 +145,17 @@ def attempts_ingest(*, learner, inputs: list[AttemptInput], now: datetime | None
                     learner=learner, client_attempt_id=item.client_attempt_id
                 )
                 outcomes[position] = _replay(winner, item)
-    # Same-batch duplicates point at the row their twin created.
-    by_id = {o.attempt.client_attempt_id: o.attempt for o in outcomes if o and o.attempt}
-    for position, item in enumerate(inputs):
-        outcome = outcomes[position]
-        if outcome.attempt is None and outcome.status in ("replayed", "conflict"):
-            outcome.attempt = by_id.get(item.client_attempt_id)
+    for position, item in twins:
+        first = outcomes[first_of[item.client_attempt_id]]
+        if first.attempt is None:  # the first copy was rejected: so is this one
+            outcomes[position] = AttemptOutcome(first.status, errors=first.errors, code=first.code)
+        else:
+            outcomes[position] = _replay(first.attempt, item)
     return outcomes
 
 
 def _replay(attempt: Attempt, item: AttemptInput) -> AttemptOutcome:
-    if _stored_fingerprint(attempt) == item.fingerprint():
+    if _same_attempt(attempt, item):
         return AttemptOutcome("replayed", attempt)
     return AttemptOutcome(
         "conflict",
@@ -154,6 +166,9 @@ def _replay(attempt: Attempt, item: AttemptInput) -> AttemptOutcome:
 
 
 def _row_errors(item: AttemptInput, atoms: dict, sessions: set, now: datetime):
+    if "\\u0000" in json.dumps(item.response):
+        # PostgreSQL's JSON cannot store NUL; no real answer contains one.
+        return {"response": ["Contains a NUL character."]}, "validation_error"
     if item.atom_id not in atoms:
         return {"atom": [f"No published atom {item.atom_id}."]}, "not_found"
     if item.session_id and item.session_id not in sessions:
@@ -172,11 +187,18 @@ def _store(learner, rows, atoms, now, outcomes) -> list[Attempt]:
     """Grade ``rows`` (already in answer order) and store them in one transaction."""
     if not rows:
         return []
+    with transaction.atomic():
+        return _store_locked(learner, rows, atoms, now, outcomes)
+
+
+def _store_locked(learner, rows, atoms, now, outcomes) -> list[Attempt]:
+    """Precondition: inside a transaction. Locks the learner's states for these atoms (in pk
+    order) so concurrent answers on one atom apply one after the other, not over each other."""
     states = {
         s.atom_id: s
-        for s in LearnerAtomState.objects.filter(
-            learner=learner, atom_id__in={i.atom_id for _, i in rows}, archived_in__isnull=True
-        )
+        for s in LearnerAtomState.objects.select_for_update()
+        .filter(learner=learner, atom_id__in={i.atom_id for _, i in rows}, archived_in__isnull=True)
+        .order_by("pk")
     }
     new_attempts, new_xp, rebuild, touched = [], [], set(), {}
     graded = []
@@ -235,17 +257,27 @@ def _store(learner, rows, atoms, now, outcomes) -> list[Attempt]:
                     occurred_at=answered_at,
                 )
             )
-    with transaction.atomic():
-        Attempt.objects.bulk_create(new_attempts)
-        XPEvent.objects.bulk_create(new_xp)
-        to_create = [s for s in touched.values() if s.pk is None]
-        to_update = [s for s in touched.values() if s.pk is not None]
-        LearnerAtomState.objects.bulk_create(to_create)
-        LearnerAtomState.objects.bulk_update(
-            to_update, ["state", "due_at", "last_reviewed_at", "reviews", "lapses"]
-        )
+    Attempt.objects.bulk_create(new_attempts)
+    XPEvent.objects.bulk_create(new_xp)
+    to_create = [s for s in touched.values() if s.pk is None]
+    to_update = [s for s in touched.values() if s.pk is not None]
+    LearnerAtomState.objects.bulk_create(to_create)
+    LearnerAtomState.objects.bulk_update(
+        to_update, ["state", "due_at", "last_reviewed_at", "reviews", "lapses"]
+    )
+    if rebuild:
         for atom_id in rebuild:
             atom_state_rebuild(learner=learner, atom_id=atom_id)
+        # The rebuild rewrote late rows' before/after states; answer with the corrected ones.
+        late = [a for a in new_attempts if a.atom_id in rebuild]
+        corrected = {
+            pk: (before, after)
+            for pk, before, after in Attempt.objects.filter(
+                pk__in=[a.pk for a in late]
+            ).values_list("pk", "scheduler_state_before", "scheduler_state_after")
+        }
+        for attempt in late:
+            attempt.scheduler_state_before, attempt.scheduler_state_after = corrected[attempt.pk]
     for position, attempt in graded:
         outcomes[position] = AttemptOutcome("created", attempt)
     return new_attempts

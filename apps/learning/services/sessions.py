@@ -44,7 +44,7 @@ def study_session_complete(
         if locked.completed_at is None:
             locked.completed_at = completed_at
             locked.save(update_fields=["completed_at"])
-        if locked.attempts.exists():
+        if locked.attempts.filter(archived_in__isnull=True).exists():
             XPEvent.objects.get_or_create(
                 session=locked,
                 reason=XPReason.SESSION_COMPLETE,
