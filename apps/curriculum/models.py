@@ -27,6 +27,24 @@ class Course(models.Model):
         max_length=16, choices=SchedulingAlgorithm.choices, default=SchedulingAlgorithm.SM2
     )
     is_published = models.BooleanField(default=False, help_text="Visible to learners in the API.")
+    # Scheduling: how next items are chosen for this course (see README, "Next items").
+    desired_retention = models.FloatField(
+        default=0.9, help_text="FSRS: the recall probability reviews are scheduled for."
+    )
+    maximum_interval_days = models.PositiveIntegerField(default=365)
+    new_item_ratio = models.FloatField(
+        default=0.3, help_text="Share of a batch of next items given to new (unseen) atoms."
+    )
+    mastery_threshold = models.FloatField(
+        default=0.8, help_text="A concept is introduced once its prerequisites reach this."
+    )
+    target_p_correct = models.FloatField(
+        default=0.75, help_text="Difficulty match: aim for items answered right this often."
+    )
+    weight_due = models.FloatField(default=1.0)
+    weight_mastery_gap = models.FloatField(default=0.6)
+    weight_difficulty_match = models.FloatField(default=0.4)
+    weight_exploration = models.FloatField(default=0.2)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -36,7 +54,24 @@ class Course(models.Model):
             models.CheckConstraint(
                 condition=Q(default_algorithm__in=SchedulingAlgorithm.values),
                 name="course_default_algorithm_valid",
-            )
+            ),
+            models.CheckConstraint(
+                condition=Q(desired_retention__gt=0.5, desired_retention__lt=1.0),
+                name="course_desired_retention_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(new_item_ratio__gte=0.0, new_item_ratio__lte=1.0)
+                & Q(mastery_threshold__gte=0.0, mastery_threshold__lte=1.0)
+                & Q(target_p_correct__gt=0.0, target_p_correct__lt=1.0),
+                name="course_scheduling_ratios_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(weight_due__gte=0)
+                & Q(weight_mastery_gap__gte=0)
+                & Q(weight_difficulty_match__gte=0)
+                & Q(weight_exploration__gte=0),
+                name="course_scheduling_weights_nonnegative",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -39,3 +39,45 @@ class LearnerAtomState(models.Model):
 
     def __str__(self) -> str:
         return f"{self.learner} / {self.atom_id}: due {self.due_at}"
+
+
+class LearnerConceptState(models.Model):
+    """A learner's knowledge of one concept: BKT's P(known) and an IRT ability estimate.
+
+    Updated with every attempt, in the attempt's transaction. ``version`` counts updates.
+    """
+
+    learner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="concept_states"
+    )
+    concept = models.ForeignKey("curriculum.Concept", on_delete=models.CASCADE, related_name="+")
+    p_known = models.FloatField(default=0.2)
+    theta = models.FloatField(default=0.0)
+    theta_se = models.FloatField(default=1.0)
+    attempts = models.PositiveIntegerField(default=0)
+    version = models.PositiveIntegerField(default=0)
+    archived_in = models.ForeignKey(
+        "learning.ProgressSnapshot",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["learner", "concept"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["learner", "concept"],
+                condition=models.Q(archived_in__isnull=True),
+                name="one_live_concept_state",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(p_known__gte=0.0, p_known__lte=1.0),
+                name="concept_state_p_known_0_1",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.learner} / {self.concept_id}: P(known)={self.p_known:.2f}"

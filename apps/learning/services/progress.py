@@ -6,11 +6,11 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from apps.core.services import audit_record
-from apps.scheduler.models import LearnerAtomState
+from apps.scheduler.models import LearnerAtomState, LearnerConceptState
 
 from ..models import Attempt, ProgressSnapshot, StudySession, XPEvent
 
-_ARCHIVABLE = (Attempt, StudySession, XPEvent, LearnerAtomState)
+_ARCHIVABLE = (Attempt, StudySession, XPEvent, LearnerAtomState, LearnerConceptState)
 
 
 def progress_reset(*, learner) -> ProgressSnapshot:
@@ -52,6 +52,14 @@ def progress_restore(*, snapshot: ProgressSnapshot, by) -> ProgressSnapshot:
             LearnerAtomState.objects.filter(archived_in=snapshot).values_list("atom_id", flat=True)
         )
         LearnerAtomState.objects.filter(archived_in=snapshot).delete()
+        # Concept knowledge: the snapshot's estimate returns where nothing newer exists.
+        live_concepts = LearnerConceptState.objects.filter(
+            learner=learner, archived_in__isnull=True
+        ).values_list("concept_id", flat=True)
+        LearnerConceptState.objects.filter(archived_in=snapshot).exclude(
+            concept_id__in=list(live_concepts)
+        ).update(archived_in=None)
+        LearnerConceptState.objects.filter(archived_in=snapshot).delete()
         for atom_id in atom_ids:
             atom_state_rebuild(learner=learner, atom_id=atom_id)
         snapshot.restored_at, snapshot.restored_by = timezone.now(), by
