@@ -15,6 +15,7 @@ api_v1 = [
     path("", include("apps.curriculum.urls")),
     path("", include("apps.content.urls")),
     path("", include("apps.learning.urls")),
+    path("", include("apps.scheduler.urls")),
 ]
 
 urlpatterns = [

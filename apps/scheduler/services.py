@@ -1,14 +1,35 @@
-"""Writes to learners' scheduler state. Attempts call ``review_plan`` before they are stored
-and ``atom_state_rebuild`` when an offline attempt arrives older than the state it would join.
+"""Writes to learners' scheduler state, in the attempt's transaction.
+
+``review_plan`` computes an atom's next state with the course's algorithm (SM-2, FSRS,
+Leitner, or half-life regression's cold-start rule); ``concept_states_update`` moves BKT's
+P(known) and the ability estimate θ; ``atom_state_rebuild`` replays the attempt log when an
+offline attempt arrives older than the state it would join.
 """
 
-from dataclasses import dataclass
-from datetime import datetime
+import math
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 
 from django.db import transaction
 
+from .algorithms.bkt import BKTParams, bkt_update
+from .algorithms.fsrs_adapter import fsrs_review, quality_to_fsrs_rating
+from .algorithms.hlr import hlr_cold_start_interval_days
+from .algorithms.irt import p_correct
+from .algorithms.leitner import LeitnerState, leitner_review
 from .algorithms.sm2 import SM2State, sm2_review
-from .models import LearnerAtomState
+from .models import LearnerAtomState, LearnerConceptState
+
+# Priors until a course's BKT parameters are fitted (bkt_fit_em).
+DEFAULT_BKT = BKTParams(p_init=0.2, p_transit=0.15, p_guess=0.2, p_slip=0.1)
+DEFAULT_P_KNOWN = DEFAULT_BKT.p_init
+
+
+@dataclass(frozen=True)
+class SchedulingPolicy:
+    algorithm: str = "sm2"
+    desired_retention: float = 0.9
+    maximum_interval_days: int = 365
 
 
 @dataclass
@@ -18,33 +39,85 @@ class ReviewPlan:
     due_at: datetime
 
 
-def review_plan(state: LearnerAtomState | None, quality: int, reviewed_at: datetime) -> ReviewPlan:
-    """Compute (not store) the state after a review of ``quality`` at ``reviewed_at``."""
-    before = SM2State.from_dict(state.state if state else None)
-    after = sm2_review(before, quality, reviewed_at)
-    return ReviewPlan(before=state.state if state else {}, after=after.as_dict(), due_at=after.due)
+def _next_state(previous: dict, quality: int, at: datetime, policy: SchedulingPolicy):
+    """(state dict, due) after one review. A state from another algorithm starts afresh."""
+    correct = quality >= 3
+    if policy.algorithm == "fsrs":
+        return fsrs_review(
+            previous if previous.get("algorithm") == "fsrs" else None,
+            quality_to_fsrs_rating(quality),
+            at,
+            desired_retention=policy.desired_retention,
+            maximum_interval=policy.maximum_interval_days,
+        )
+    if policy.algorithm == "leitner":
+        state = leitner_review(LeitnerState.from_dict(previous), correct, at)
+        return state.as_dict(), state.due
+    if policy.algorithm == "hlr":
+        same = previous.get("algorithm") == "hlr"
+        right = (previous.get("correct", 0) if same else 0) + correct
+        seen = (previous.get("reviews", 0) if same else 0) + 1
+        days = hlr_cold_start_interval_days(right / seen)
+        due = at + timedelta(days=days)
+        state = {"algorithm": "hlr", "correct": right, "reviews": seen, "due": due.isoformat()}
+        return state, due
+    state = sm2_review(SM2State.from_dict(previous), quality, at)
+    limited = min(state.interval_days, policy.maximum_interval_days)
+    if limited != state.interval_days:
+        state = replace(state, interval_days=limited, due=at + timedelta(days=limited))
+    return state.as_dict(), state.due
 
 
-def atom_state_rebuild(*, learner, atom_id) -> LearnerAtomState | None:
-    """Replay the learner's live attempts on the atom in answer order; store the result.
+def scheduling_policy_for_atom(atom_id) -> SchedulingPolicy:
+    """The policy of the course the atom's (first) live concept belongs to; SM-2 otherwise."""
+    from apps.content.models import LearningAtom
 
-    This keeps offline attempts that arrive late in the same state as if they had come live.
-    """
+    course = (
+        LearningAtom.live_concepts.through.objects.filter(learningatom_id=atom_id)
+        .order_by("concept_id")
+        .values_list(
+            "concept__course__default_algorithm",
+            "concept__course__desired_retention",
+            "concept__course__maximum_interval_days",
+        )
+        .first()
+    )
+    return SchedulingPolicy(*course) if course else SchedulingPolicy()
+
+
+def review_plan(
+    state: LearnerAtomState | None,
+    quality: int,
+    reviewed_at: datetime,
+    policy: SchedulingPolicy | None = None,
+) -> ReviewPlan:
+    """Compute (not store) the atom state after a review of ``quality`` at ``reviewed_at``."""
+    before = state.state if state else {}
+    after, due = _next_state(before, quality, reviewed_at, policy or SchedulingPolicy())
+    return ReviewPlan(before=before, after=after, due_at=due)
+
+
+def atom_state_rebuild(
+    *, learner, atom_id, policy: SchedulingPolicy | None = None
+) -> LearnerAtomState | None:
+    """Replay the learner's live attempts on the atom in answer order; store the result, and
+    correct the derived before/after states on attempts that were stored out of order."""
     from apps.learning.models import Attempt
 
+    policy = policy or scheduling_policy_for_atom(atom_id)
     attempts = Attempt.objects.filter(
         learner=learner, atom_id=atom_id, archived_in__isnull=True
     ).order_by("answered_at", "created_at")
-    state, reviews, lapses, last = SM2State(), 0, 0, None
+    state: dict = {}
+    due, reviews, lapses, last = None, 0, 0, None
     corrected = []
     for attempt in attempts.only(
         "quality", "answered_at", "scheduler_state_before", "scheduler_state_after"
     ):
-        before = state.as_dict() if reviews else {}
-        state = sm2_review(state, attempt.quality, attempt.answered_at)
-        after = state.as_dict()
-        if (attempt.scheduler_state_before, attempt.scheduler_state_after) != (before, after):
-            attempt.scheduler_state_before, attempt.scheduler_state_after = before, after
+        before = state
+        state, due = _next_state(before, attempt.quality, attempt.answered_at, policy)
+        if (attempt.scheduler_state_before, attempt.scheduler_state_after) != (before, state):
+            attempt.scheduler_state_before, attempt.scheduler_state_after = before, state
             corrected.append(attempt)
         reviews, lapses, last = reviews + 1, lapses + (attempt.quality < 3), attempt.answered_at
     if last is None:
@@ -57,11 +130,49 @@ def atom_state_rebuild(*, learner, atom_id) -> LearnerAtomState | None:
             atom_id=atom_id,
             archived_in=None,
             defaults={
-                "state": state.as_dict(),
-                "due_at": state.due,
+                "state": state,
+                "due_at": due,
                 "last_reviewed_at": last,
                 "reviews": reviews,
                 "lapses": lapses,
             },
         )
     return row
+
+
+def concept_states_update(*, learner, observations: list[tuple]) -> None:
+    """Apply (concept_id, correct, irt a, b, c) observations in order: BKT's P(known) and an
+    online ability estimate (one stochastic-gradient step of the IRT log-likelihood, with the
+    standard error from the accumulated Fisher information).
+
+    Precondition: inside the attempt's transaction; rows are locked in concept order.
+    """
+    if not observations:
+        return
+    concept_ids = sorted({str(o[0]) for o in observations})
+    rows = {
+        str(row.concept_id): row
+        for row in LearnerConceptState.objects.select_for_update()
+        .filter(learner=learner, archived_in__isnull=True, concept_id__in=concept_ids)
+        .order_by("concept_id")
+    }
+    for concept_id, correct, a, b, c in observations:
+        row = rows.get(str(concept_id))
+        if row is None:
+            row = rows[str(concept_id)] = LearnerConceptState(
+                learner=learner, concept_id=concept_id, p_known=DEFAULT_P_KNOWN
+            )
+        row.p_known = bkt_update(row.p_known, bool(correct), DEFAULT_BKT)
+        p = float(p_correct(row.theta, a, b, c))
+        information = 1.0 / row.theta_se**2 + a * a * max(p * (1 - p), 1e-6)
+        row.theta += (a * ((1.0 if correct else 0.0) - p)) / information
+        row.theta = max(-6.0, min(6.0, row.theta))
+        row.theta_se = 1.0 / math.sqrt(information)
+        row.attempts += 1
+        row.version += 1
+    new = [r for r in rows.values() if r.pk is None]
+    old = [r for r in rows.values() if r.pk is not None]
+    LearnerConceptState.objects.bulk_create(new)
+    LearnerConceptState.objects.bulk_update(
+        old, ["p_known", "theta", "theta_se", "attempts", "version"]
+    )

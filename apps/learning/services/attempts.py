@@ -19,7 +19,12 @@ from apps.content.atom_types import AtomValidationError, get_atom_type
 from apps.content.models import AtomStatus, LearningAtom
 from apps.content.selectors import revision_atom_snapshot
 from apps.scheduler.models import LearnerAtomState
-from apps.scheduler.services import atom_state_rebuild, review_plan
+from apps.scheduler.services import (
+    SchedulingPolicy,
+    atom_state_rebuild,
+    concept_states_update,
+    review_plan,
+)
 
 from ..models import Attempt, StudySession, XPEvent, XPReason
 
@@ -107,6 +112,7 @@ def attempts_ingest(*, learner, inputs: list[AttemptInput], now: datetime | None
         .exclude(status=AtomStatus.ARCHIVED)
         .select_related("published_revision")
     }
+    policies, concepts_of = _scheduling_context(atoms)
     sessions = set(  # a session set aside by a reset takes no new answers
         StudySession.objects.filter(
             learner=learner,
@@ -132,14 +138,16 @@ def attempts_ingest(*, learner, inputs: list[AttemptInput], now: datetime | None
     # Apply in answer-time order, so scheduler state matches a live arrival order.
     fresh.sort(key=lambda pair: (pair[1].answered_at or now, pair[0]))
     try:
-        created = _store(learner, fresh, atoms, now, outcomes)
+        created = _store(learner, fresh, atoms, now, outcomes, policies, concepts_of)
     except IntegrityError:
         # A concurrent request stored one of these ids first: redo row by row, letting the
         # unique constraint decide each one.
         created = []
         for position, item in fresh:
             try:
-                created += _store(learner, [(position, item)], atoms, now, outcomes)
+                created += _store(
+                    learner, [(position, item)], atoms, now, outcomes, policies, concepts_of
+                )
             except IntegrityError:
                 winner = Attempt.objects.get(
                     learner=learner, client_attempt_id=item.client_attempt_id
@@ -183,15 +191,31 @@ def _row_errors(item: AttemptInput, atoms: dict, sessions: set, now: datetime):
     return None
 
 
-def _store(learner, rows, atoms, now, outcomes) -> list[Attempt]:
+def _scheduling_context(atoms: dict) -> tuple[dict, dict]:
+    """Per atom: the scheduling policy of its course, and its live concepts."""
+    policies, concepts_of = {}, {}
+    links = LearningAtom.live_concepts.through.objects.filter(learningatom_id__in=list(atoms))
+    for atom_id, concept_id, algorithm, retention, max_days in links.values_list(
+        "learningatom_id",
+        "concept_id",
+        "concept__course__default_algorithm",
+        "concept__course__desired_retention",
+        "concept__course__maximum_interval_days",
+    ).order_by("learningatom_id", "concept_id"):
+        policies.setdefault(atom_id, SchedulingPolicy(algorithm, retention, max_days))
+        concepts_of.setdefault(atom_id, []).append(concept_id)
+    return policies, concepts_of
+
+
+def _store(learner, rows, atoms, now, outcomes, policies, concepts_of) -> list[Attempt]:
     """Grade ``rows`` (already in answer order) and store them in one transaction."""
     if not rows:
         return []
     with transaction.atomic():
-        return _store_locked(learner, rows, atoms, now, outcomes)
+        return _store_locked(learner, rows, atoms, now, outcomes, policies, concepts_of)
 
 
-def _store_locked(learner, rows, atoms, now, outcomes) -> list[Attempt]:
+def _store_locked(learner, rows, atoms, now, outcomes, policies, concepts_of) -> list[Attempt]:
     """Precondition: inside a transaction. Locks the learner's states for these atoms (in pk
     order) so concurrent answers on one atom apply one after the other, not over each other."""
     states = {
@@ -200,7 +224,7 @@ def _store_locked(learner, rows, atoms, now, outcomes) -> list[Attempt]:
         .filter(learner=learner, atom_id__in={i.atom_id for _, i in rows}, archived_in__isnull=True)
         .order_by("pk")
     }
-    new_attempts, new_xp, rebuild, touched = [], [], set(), {}
+    new_attempts, new_xp, rebuild, touched, observations = [], [], set(), {}, []
     graded = []
     for position, item in rows:
         atom = atoms[item.atom_id]
@@ -218,7 +242,11 @@ def _store_locked(learner, rows, atoms, now, outcomes) -> list[Attempt]:
         state = touched.get(atom.pk) or states.get(atom.pk)
         if state and state.last_reviewed_at and answered_at < state.last_reviewed_at:
             rebuild.add(atom.pk)  # arrived late: replay the atom's history after storing
-        plan = review_plan(state, quality, answered_at)
+        plan = review_plan(state, quality, answered_at, policies.get(atom.pk))
+        observations += [
+            (concept_id, result.correct, atom.irt_a, atom.irt_b, atom.irt_c)
+            for concept_id in concepts_of.get(atom.pk, [])
+        ]
         state = state or LearnerAtomState(learner=learner, atom=atom)
         state.state, state.due_at = plan.after, plan.due_at
         state.last_reviewed_at = max(filter(None, [state.last_reviewed_at, answered_at]))
@@ -265,9 +293,10 @@ def _store_locked(learner, rows, atoms, now, outcomes) -> list[Attempt]:
     LearnerAtomState.objects.bulk_update(
         to_update, ["state", "due_at", "last_reviewed_at", "reviews", "lapses"]
     )
+    concept_states_update(learner=learner, observations=observations)
     if rebuild:
         for atom_id in rebuild:
-            atom_state_rebuild(learner=learner, atom_id=atom_id)
+            atom_state_rebuild(learner=learner, atom_id=atom_id, policy=policies.get(atom_id))
         # The rebuild rewrote late rows' before/after states; answer with the corrected ones.
         late = [a for a in new_attempts if a.atom_id in rebuild]
         corrected = {

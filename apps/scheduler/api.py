@@ -1,0 +1,67 @@
+from django.core.files.storage import default_storage
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema, extend_schema_serializer
+from rest_framework import serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.content.api import LearnerAtomSerializer
+from apps.content.selectors import atom_learner_view
+from apps.curriculum.models import Course
+
+from .selectors import next_items
+
+
+class NextItemsView(APIView):
+    """What to study next in a course: published atoms only, each with a score and the reason
+    it was picked. Pass the current ``session`` to never get an atom twice in one session."""
+
+    @extend_schema_serializer(component_name="NextItemsQuery")
+    class QuerySerializer(serializers.Serializer):
+        course = serializers.UUIDField()
+        limit = serializers.IntegerField(min_value=1, max_value=50, default=10)
+        session = serializers.UUIDField(required=False)
+
+    @extend_schema_serializer(component_name="NextItem")
+    class ItemSerializer(serializers.Serializer):
+        atom = LearnerAtomSerializer()
+        reason = serializers.CharField()
+        score = serializers.FloatField()
+
+    @extend_schema_serializer(component_name="NextItems")
+    class OutputSerializer(serializers.Serializer):
+        items = serializers.ListField(child=serializers.DictField())
+
+    @extend_schema(
+        summary="Next items for the caller",
+        tags=["scheduler"],
+        parameters=[QuerySerializer],
+        responses={200: OutputSerializer},
+    )
+    def get(self, request):
+        query = self.QuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        params = query.validated_data
+        course = get_object_or_404(Course, pk=params["course"], is_published=True)
+        items = next_items(
+            learner=request.user,
+            course=course,
+            limit=params["limit"],
+            session_id=params.get("session"),
+        )
+
+        def media_url(file_name: str) -> str:
+            return request.build_absolute_uri(default_storage.url(file_name))
+
+        return Response(
+            {
+                "items": [
+                    {
+                        "atom": atom_learner_view(item.atom, media_url=media_url),
+                        "reason": item.reason,
+                        "score": item.score,
+                    }
+                    for item in items
+                ]
+            }
+        )

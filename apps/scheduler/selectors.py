@@ -1,0 +1,183 @@
+"""What a learner should study next: every candidate atom of the course scored at once.
+
+The score (apps/scheduler/algorithms/scoring.py) combines due urgency, the concept's mastery
+gap, how close the predicted P(correct) is to the course's target, and an exploration bonus;
+the weights are the course's. New atoms are only offered for concepts whose prerequisites are
+mastered; due reviews and new atoms are mixed in the course's ratio; concepts are interleaved;
+nothing already answered in the current session comes back.
+"""
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+import numpy as np
+from django.utils import timezone
+
+from apps.content.models import AtomStatus, LearningAtom
+from apps.curriculum.models import ConceptPrerequisite, Course
+from apps.learning.models import Attempt
+
+from .algorithms.irt import p_correct
+from .algorithms.scoring import ScoreWeights, score_candidates
+from .models import LearnerAtomState, LearnerConceptState
+from .services import DEFAULT_P_KNOWN
+
+
+@dataclass
+class NextItem:
+    atom: LearningAtom
+    reason: str
+    score: float
+
+
+def _weights(course: Course) -> ScoreWeights:
+    return ScoreWeights(
+        due=course.weight_due,
+        mastery_gap=course.weight_mastery_gap,
+        difficulty_match=course.weight_difficulty_match,
+        exploration=course.weight_exploration,
+        target_p=course.target_p_correct,
+    )
+
+
+def next_items(*, learner, course: Course, limit: int = 10, session_id=None) -> list[NextItem]:
+    now = timezone.now()
+    # Candidates: live atoms of the course, one row per (atom, live concept).
+    rows = list(
+        LearningAtom.objects.filter(published_revision__isnull=False, live_concepts__course=course)
+        .exclude(status=AtomStatus.ARCHIVED)
+        .values_list("pk", "irt_a", "irt_b", "irt_c", "live_concepts")
+    )
+    if not rows:
+        return []
+    concept_of: dict = {}
+    params: dict = {}
+    for atom_id, a, b, c, concept_id in rows:
+        concept_of.setdefault(atom_id, concept_id)  # the first live concept leads
+        params[atom_id] = (a, b, c)
+    answered_now = set()
+    if session_id:
+        answered_now = set(
+            Attempt.objects.filter(learner=learner, session_id=session_id).values_list(
+                "atom_id", flat=True
+            )
+        )
+    atom_ids = [pk for pk in params if pk not in answered_now]
+    if not atom_ids:
+        return []
+
+    states = {
+        atom_id: (due_at, reviews)
+        for atom_id, due_at, reviews in LearnerAtomState.objects.filter(
+            learner=learner, archived_in__isnull=True, atom_id__in=atom_ids
+        ).values_list("atom_id", "due_at", "reviews")
+    }
+    knowledge = dict(
+        LearnerConceptState.objects.filter(
+            learner=learner, archived_in__isnull=True, concept__course=course
+        ).values_list("concept_id", "p_known")
+    )
+    thetas = list(
+        LearnerConceptState.objects.filter(learner=learner, archived_in__isnull=True).values_list(
+            "theta", flat=True
+        )
+    )
+    theta = float(np.mean(thetas)) if thetas else 0.0
+    unlocked = _unlocked_concepts(course, knowledge)
+
+    ids = np.array(atom_ids, dtype=object)
+    n = len(ids)
+    overdue = np.full(n, np.nan)
+    exposures = np.zeros(n)
+    mastery = np.empty(n)
+    a, b, c = (np.array([params[pk][i] for pk in atom_ids], dtype=float) for i in range(3))
+    for index, pk in enumerate(atom_ids):  # gathering inputs; the scoring below is vectorised
+        state = states.get(pk)
+        if state:
+            due_at, reviews = state
+            overdue[index] = (now - due_at).total_seconds() / 86400 if due_at else np.nan
+            exposures[index] = reviews
+        mastery[index] = knowledge.get(concept_of[pk], DEFAULT_P_KNOWN)
+    seen = exposures > 0
+    eligible = seen | np.array([concept_of[pk] in unlocked for pk in atom_ids])
+    predicted = p_correct(theta, a, b, c)
+    scores, _components = score_candidates(
+        overdue, mastery, predicted, exposures, exposures.sum(), _weights(course)
+    )
+    scores = np.where(eligible, scores, -np.inf)
+
+    concepts = [concept_of[pk] for pk in atom_ids]
+    ordered = _mix(scores, seen, eligible, concepts, limit, course.new_item_ratio)
+    atoms = LearningAtom.objects.select_related("published_revision").in_bulk(
+        [ids[i] for i in ordered]
+    )
+    prerequisites = _has_prerequisites(course)
+    return [
+        NextItem(
+            atom=atoms[ids[i]],
+            reason=_reason(
+                overdue[i], seen[i], mastery[i], course, concept_of[ids[i]] in prerequisites
+            ),
+            score=round(float(scores[i]), 4),
+        )
+        for i in ordered
+    ]
+
+
+def _unlocked_concepts(course: Course, knowledge: dict) -> set:
+    """Concepts whose every prerequisite has P(known) ≥ the course's mastery threshold."""
+    blocked = set()
+    for concept_id, prerequisite_id in ConceptPrerequisite.objects.filter(
+        concept__course=course
+    ).values_list("concept_id", "prerequisite_id"):
+        if knowledge.get(prerequisite_id, DEFAULT_P_KNOWN) < course.mastery_threshold:
+            blocked.add(concept_id)
+    all_concepts = set(course.concepts.values_list("pk", flat=True))
+    return all_concepts - blocked
+
+
+def _has_prerequisites(course: Course) -> set:
+    return set(
+        ConceptPrerequisite.objects.filter(concept__course=course).values_list(
+            "concept_id", flat=True
+        )
+    )
+
+
+def _mix(scores, seen, eligible, concepts, limit: int, new_ratio: float) -> list[int]:
+    """Reviews and new atoms in the course's ratio (either fills the other's gap), each list
+    interleaved across concepts, then merged alternately so practice is varied."""
+    order = np.argsort(-scores, kind="stable")
+    reviews = _interleave([(i, concepts[i]) for i in order if seen[i] and eligible[i]])
+    fresh = _interleave([(i, concepts[i]) for i in order if not seen[i] and eligible[i]])
+    take_new = min(len(fresh), round(limit * new_ratio))
+    take_reviews = min(len(reviews), limit - take_new)
+    take_new = min(len(fresh), limit - take_reviews)
+    return _interleave(
+        [(i, concepts[i]) for i in reviews[:take_reviews]]
+        + [(i, concepts[i]) for i in fresh[:take_new]]
+    )
+
+
+def _interleave(ranked: list[tuple[int, object]]) -> list[int]:
+    """Round-robin over concepts, keeping score order within each concept."""
+    queues: dict = defaultdict(list)
+    for index, concept in ranked:
+        queues[concept].append(index)
+    result = []
+    while any(queues.values()):
+        for concept in list(queues):
+            if queues[concept]:
+                result.append(queues[concept].pop(0))
+    return result
+
+
+def _reason(overdue_days: float, seen: bool, mastery: float, course: Course, gated: bool) -> str:
+    if not seen:
+        return "new: prerequisites mastered" if gated else "new: first steps in this concept"
+    if not np.isnan(overdue_days) and overdue_days >= 0:
+        days = int(overdue_days)
+        return "due today" if days == 0 else f"due {days} day{'s' if days != 1 else ''} ago"
+    if mastery < course.mastery_threshold:
+        return "practise weak concept"
+    return "review ahead of schedule"

@@ -1,0 +1,5 @@
+from django.urls import path
+
+from .api import NextItemsView
+
+urlpatterns = [path("scheduler/next/", NextItemsView.as_view(), name="scheduler-next")]
