@@ -8,7 +8,9 @@ from rest_framework.views import APIView
 from apps.content.api import LearnerAtomSerializer
 from apps.content.selectors import atom_learner_view
 from apps.curriculum.models import Course
+from apps.learning.models import StudySession
 
+from .placement import placement_step
 from .selectors import next_items
 
 
@@ -63,5 +65,55 @@ class NextItemsView(APIView):
                     }
                     for item in items
                 ]
+            }
+        )
+
+
+class PlacementNextView(APIView):
+    """Adaptive placement test. Start a session with ``kind="placement"`` and a ``course``,
+    then alternate: GET this for the next atom, POST the answer to /attempts/ with the session.
+    When ``done`` is true, θ seeds the learner's concept states and the session is complete."""
+
+    @extend_schema_serializer(component_name="PlacementQuery")
+    class QuerySerializer(serializers.Serializer):
+        session = serializers.UUIDField()
+
+    @extend_schema_serializer(component_name="PlacementStep")
+    class OutputSerializer(serializers.Serializer):
+        done = serializers.BooleanField()
+        theta = serializers.FloatField()
+        se = serializers.FloatField()
+        answered = serializers.IntegerField()
+        atom = LearnerAtomSerializer(allow_null=True)
+
+    @extend_schema(
+        summary="Next placement item, or the placement result",
+        tags=["scheduler"],
+        parameters=[QuerySerializer],
+        responses={200: OutputSerializer},
+    )
+    def get(self, request):
+        query = self.QuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        session = get_object_or_404(
+            StudySession,
+            pk=query.validated_data["session"],
+            learner=request.user,
+            kind="placement",
+            course__isnull=False,
+            archived_in__isnull=True,
+        )
+        step = placement_step(session=session)
+
+        def media_url(file_name: str) -> str:
+            return request.build_absolute_uri(default_storage.url(file_name))
+
+        return Response(
+            {
+                "done": step.done,
+                "theta": round(step.theta, 4),
+                "se": round(step.se, 4),
+                "answered": step.answered,
+                "atom": atom_learner_view(step.atom, media_url=media_url) if step.atom else None,
             }
         )

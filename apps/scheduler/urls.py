@@ -1,5 +1,8 @@
 from django.urls import path
 
-from .api import NextItemsView
+from .api import NextItemsView, PlacementNextView
 
-urlpatterns = [path("scheduler/next/", NextItemsView.as_view(), name="scheduler-next")]
+urlpatterns = [
+    path("scheduler/next/", NextItemsView.as_view(), name="scheduler-next"),
+    path("scheduler/placement/next/", PlacementNextView.as_view(), name="placement-next"),
+]

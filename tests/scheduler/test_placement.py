@@ -1,0 +1,110 @@
+import pytest
+from rest_framework.test import APIClient
+
+from apps.scheduler.models import LearnerConceptState
+from apps.scheduler.placement import PLACEMENT_MAX_ITEMS
+from tests.accounts.factories import UserFactory
+from tests.content.factories import make_atom
+from tests.curriculum.factories import ConceptFactory, CourseFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def course_with_items():
+    course = CourseFactory()
+    concepts = [ConceptFactory(course=course) for _ in range(2)]
+    for n in range(30):
+        make_atom(
+            "true_false",
+            concept=concepts[n % 2],
+            title=f"Item {n}",
+            content={"statement": f"Statement {n}"},
+            grading_logic={"answer": True},
+            irt_a=1.5,
+            irt_b=-3 + 6 * n / 29,
+        )
+    return course, concepts
+
+
+def start(client, course):
+    response = client.post("/api/v1/sessions/", {"kind": "placement", "course": str(course.pk)},
+                           format="json")  # fmt: skip
+    assert response.status_code == 201
+    return response.json()["id"]
+
+
+def run_placement(client, session_id, answer_correctly) -> dict:
+    import uuid
+
+    for _ in range(PLACEMENT_MAX_ITEMS + 1):
+        step = client.get(f"/api/v1/scheduler/placement/next/?session={session_id}").json()
+        if step["done"]:
+            return step
+        atom = step["atom"]
+        assert "answer" not in atom
+        correct = answer_correctly(atom)
+        body = {"client_attempt_id": str(uuid.uuid4()), "atom": atom["id"],
+                "response": {"value": correct}, "session": session_id}  # fmt: skip
+        assert client.post("/api/v1/attempts/", body, format="json").status_code == 201
+    raise AssertionError("placement never finished")
+
+
+def test_placement_stops_by_max_length_or_precision_and_seeds_concepts(course_with_items):
+    course, _ = course_with_items
+    learner = UserFactory()
+    client = APIClient()
+    client.force_authenticate(learner)
+    session_id = start(client, course)
+
+    result = run_placement(client, session_id, answer_correctly=lambda atom: True)
+
+    assert result["done"] is True
+    assert result["answered"] <= PLACEMENT_MAX_ITEMS
+    assert result["se"] < 0.3 or result["answered"] == PLACEMENT_MAX_ITEMS
+    assert result["theta"] > 1.0  # always right: a strong learner
+    states = LearnerConceptState.objects.filter(learner=learner)
+    assert states.count() == 2
+    assert all(s.theta == pytest.approx(result["theta"], abs=1e-3) for s in states)
+    assert all(s.p_known > 0.5 for s in states)
+
+
+def test_a_weak_learner_is_placed_low(course_with_items):
+    course, _ = course_with_items
+    client = APIClient()
+    client.force_authenticate(UserFactory())
+
+    result = run_placement(client, start(client, course), answer_correctly=lambda atom: False)
+
+    assert result["theta"] < -1.0
+
+
+def test_placement_items_adapt_to_the_answers(course_with_items):
+    course, _ = course_with_items
+    client = APIClient()
+    client.force_authenticate(UserFactory())
+    session_id = start(client, course)
+    first = client.get(f"/api/v1/scheduler/placement/next/?session={session_id}").json()
+    assert first["theta"] == 0.0 and first["answered"] == 0
+
+    import uuid
+
+    body = {"client_attempt_id": str(uuid.uuid4()), "atom": first["atom"]["id"],
+            "response": {"value": True}, "session": session_id}  # fmt: skip
+    client.post("/api/v1/attempts/", body, format="json")
+    second = client.get(f"/api/v1/scheduler/placement/next/?session={session_id}").json()
+
+    assert second["theta"] > 0
+    assert second["atom"]["id"] != first["atom"]["id"]
+
+
+def test_placement_needs_your_own_placement_session(course_with_items):
+    course, _ = course_with_items
+    owner, other = APIClient(), APIClient()
+    owner.force_authenticate(UserFactory())
+    other.force_authenticate(UserFactory())
+    session_id = start(owner, course)
+
+    assert other.get(f"/api/v1/scheduler/placement/next/?session={session_id}").status_code == 404
+    practice = owner.post("/api/v1/sessions/", {"kind": "practice"}, format="json").json()["id"]
+    assert owner.get(f"/api/v1/scheduler/placement/next/?session={practice}").status_code == 404
