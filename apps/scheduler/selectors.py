@@ -66,11 +66,14 @@ def next_items(*, learner, course: Course, limit: int = 10, session_id=None) -> 
     if not atom_ids:
         return []
 
+    # Joined on the course rather than an IN list of thousands of ids.
     states = {
         atom_id: (due_at, reviews)
         for atom_id, due_at, reviews in LearnerAtomState.objects.filter(
-            learner=learner, archived_in__isnull=True, atom_id__in=atom_ids
-        ).values_list("atom_id", "due_at", "reviews")
+            learner=learner, archived_in__isnull=True, atom__live_concepts__course=course
+        )
+        .values_list("atom_id", "due_at", "reviews")
+        .distinct()
     }
     knowledge = dict(
         LearnerConceptState.objects.filter(
