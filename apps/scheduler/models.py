@@ -12,7 +12,9 @@ class LearnerAtomState(models.Model):
     learner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="atom_states"
     )
-    atom = models.ForeignKey("content.LearningAtom", on_delete=models.CASCADE, related_name="+")
+    atom = models.ForeignKey(
+        "content.LearningAtom", on_delete=models.CASCADE, related_name="learner_states"
+    )
     state = models.JSONField(default=dict)
     due_at = models.DateTimeField(null=True, blank=True, db_index=True)
     last_reviewed_at = models.DateTimeField(null=True, blank=True)

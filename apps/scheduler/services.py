@@ -162,7 +162,8 @@ def concept_states_update(*, learner, observations: list[tuple]) -> None:
             row = rows[str(concept_id)] = LearnerConceptState(
                 learner=learner, concept_id=concept_id, p_known=DEFAULT_P_KNOWN
             )
-        row.p_known = bkt_update(row.p_known, bool(correct), DEFAULT_BKT)
+        # Kept off exactly 0 and 1: a float that rounds to certainty could never come back.
+        row.p_known = min(1 - 1e-6, max(1e-6, bkt_update(row.p_known, bool(correct), DEFAULT_BKT)))
         p = float(p_correct(row.theta, a, b, c))
         information = 1.0 / row.theta_se**2 + a * a * max(p * (1 - p), 1e-6)
         row.theta += (a * ((1.0 if correct else 0.0) - p)) / information
