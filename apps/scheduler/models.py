@@ -83,3 +83,26 @@ class LearnerConceptState(models.Model):
 
     def __str__(self) -> str:
         return f"{self.learner} / {self.concept_id}: P(known)={self.p_known:.2f}"
+
+
+class HalfLifeModel(models.Model):
+    """A trained half-life regression (weights θ over √(1+correct), √(1+wrong), bias).
+
+    ``hlr_train`` adds a new version; the newest one schedules ``hlr`` courses. Until one
+    exists, the seed's cold-start rule does.
+    """
+
+    version = models.PositiveIntegerField(unique=True)
+    weights = models.JSONField()
+    feature_names = models.JSONField()
+    samples = models.PositiveIntegerField()
+    final_loss = models.FloatField()
+    alpha = models.FloatField()
+    l2 = models.FloatField()
+    trained_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-version"]
+
+    def __str__(self) -> str:
+        return f"HLR v{self.version} ({self.samples} samples)"

@@ -14,10 +14,16 @@ from django.db import transaction
 
 from .algorithms.bkt import BKTParams, bkt_update
 from .algorithms.fsrs_adapter import fsrs_review, quality_to_fsrs_rating
-from .algorithms.hlr import hlr_cold_start_interval_days
+from .algorithms.hlr import (
+    hlr_cold_start_interval_days,
+    hlr_features,
+    hlr_half_life,
+    hlr_interval_days,
+)
 from .algorithms.irt import p_correct
 from .algorithms.leitner import LeitnerState, leitner_review
 from .algorithms.sm2 import SM2State, sm2_review
+from .hlr_training import hlr_current_weights
 from .models import LearnerAtomState, LearnerConceptState
 
 # Priors until a course's BKT parameters are fitted (bkt_fit_em).
@@ -57,9 +63,23 @@ def _next_state(previous: dict, quality: int, at: datetime, policy: SchedulingPo
         same = previous.get("algorithm") == "hlr"
         right = (previous.get("correct", 0) if same else 0) + correct
         seen = (previous.get("reviews", 0) if same else 0) + 1
-        days = hlr_cold_start_interval_days(right / seen)
+        weights = hlr_current_weights()
+        if weights is None:  # no trained model yet: the seed's cold-start rule
+            days = float(hlr_cold_start_interval_days(right / seen))
+            half_life = None
+        else:
+            features = hlr_features([right], [seen - right])
+            half_life = float(hlr_half_life(features, weights)[0])
+            days = float(hlr_interval_days(half_life, policy.desired_retention))
+        days = min(max(days, 1 / 1440), policy.maximum_interval_days)
         due = at + timedelta(days=days)
-        state = {"algorithm": "hlr", "correct": right, "reviews": seen, "due": due.isoformat()}
+        state = {
+            "algorithm": "hlr",
+            "correct": right,
+            "reviews": seen,
+            "half_life_days": half_life,
+            "due": due.isoformat(),
+        }
         return state, due
     state = sm2_review(SM2State.from_dict(previous), quality, at)
     limited = min(state.interval_days, policy.maximum_interval_days)
