@@ -209,6 +209,7 @@ CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {"task": "core.record_worker_heartbeat", "schedule": 60.0},
     "publish-scheduled-atoms": {"task": "content.publish_scheduled", "schedule": 60.0},
     "item-statistics": {"task": "content.item_statistics_refresh", "schedule": 3600.0},
+    "irt-calibration": {"task": "scheduler.irt_calibrate_all", "schedule": 86400.0},
 }
 
 # --- REST API ------------------------------------------------------------------------------

@@ -1,0 +1,20 @@
+from celery import shared_task
+
+
+@shared_task(name="scheduler.irt_calibrate_course", ignore_result=True)
+def irt_calibrate_course_task(course_id: str, model: str = "2pl", **kwargs) -> None:
+    from apps.curriculum.models import Course
+
+    from .calibration import course_items_calibrate
+
+    course = Course.objects.filter(pk=course_id).first()
+    if course is not None:
+        course_items_calibrate(course, model)
+
+
+@shared_task(name="scheduler.irt_calibrate_all", ignore_result=True)
+def irt_calibrate_all_task(**kwargs) -> None:
+    from apps.curriculum.models import Course
+
+    for course_id in Course.objects.filter(is_published=True).values_list("pk", flat=True):
+        irt_calibrate_course_task.delay(str(course_id))
