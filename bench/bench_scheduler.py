@@ -99,6 +99,8 @@ def bench_next() -> None:
                               due_at=now + timedelta(hours=int(i % 200) - 100), reviews=1 + i % 5)
              for i, a in enumerate(atoms)], batch_size=5000,
         )  # fmt: skip
+        with connections["default"].cursor() as cursor:
+            cursor.execute("ANALYZE")  # as autovacuum would after a bulk load
         if "--profile" in sys.argv:
             import cProfile
             import pstats
@@ -111,6 +113,25 @@ def bench_next() -> None:
             next_items(learner=learner, course=course, limit=10)
             profiler.disable()
             pstats.Stats(profiler).sort_stats("cumulative").print_stats(18)
+            from django.db.models import FilteredRelation, Q
+
+            from apps.content.models import AtomStatus
+
+            query = (
+                LearningAtom.objects.filter(
+                    published_revision__isnull=False, live_concepts__course=course
+                )
+                .exclude(status=AtomStatus.ARCHIVED)
+                .annotate(
+                    mine=FilteredRelation(
+                        "learner_states",
+                        condition=Q(learner_states__learner=learner)
+                        & Q(learner_states__archived_in__isnull=True),
+                    )
+                )
+                .values_list("pk", "mine__due_at", "mine__reviews")
+            )
+            print(query.explain(analyze=True))
             return
         connections.close_all()
         env = os.environ | {
