@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "apps.content",
     "apps.learning",
     "apps.scheduler",
+    "apps.legacy_sync",
     "django_celery_beat",
 ]
 
@@ -143,6 +144,9 @@ Path(STATIC_ROOT).mkdir(parents=True, exist_ok=True)
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "media/"
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=str(VAR_DIR / "media"))
+
+# Where the legacy v1 platform's schema files live (used to build fixture databases).
+LEGACY_SCHEMA_DIR = env.path("LEGACY_SCHEMA_DIR", default=str(BASE_DIR.parent / "shared" / "legacy"))
 
 # Offline attempt sync: how old a client timestamp may be, and how far ahead of the server
 # clock it may run, before the row is rejected.

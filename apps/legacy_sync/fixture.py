@@ -1,0 +1,323 @@
+"""A realistic, deterministic v1 database for tests, demos and benchmarks.
+
+Rows are generated with a seeded numpy RNG and written in large ``executemany`` batches, so
+the seed's scale (20k users, 450k sessions, 3.2M attempts, 500 bits) takes minutes. ``dirty``
+mixes in every kind of bad row the real v1 data has; ``DIRTY_KINDS`` lists them, and the
+returned report says how many of each were written, so tests can check none is lost.
+"""
+
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+from django.db import connections, transaction
+
+from .schema import legacy_schema_create
+
+APPS = ("spanish", "german")
+TIMEZONES = ("Europe/London", "Europe/Berlin", "America/New_York", "Asia/Tokyo", None)
+MISTAKE_CODES = ("GENDER_AGREEMENT", "SPELLING", "WORD_ORDER", "VERB_TENSE")
+POINT_REASONS = ("lesson_complete", "streak_bonus", "mastery_bonus")
+EPOCH = datetime(2025, 5, 1)  # 18 months of history before the fixture's "now"
+HISTORY_DAYS = 540
+BATCH = 10_000
+
+DIRTY_KINDS = (
+    "duplicate_email",
+    "case_variant_email",
+    "junk_timezone",
+    "null_timestamp",
+    "future_timestamp",
+    "completed_before_started",
+    "attempt_unknown_bit",
+    "attempt_unknown_user",
+    "session_spans_chapters",
+    "malformed_json_back",
+    "empty_front",
+    "user_key_prefixed",
+    "json_attempt_duplicates_db",
+)
+
+
+@dataclass
+class FixtureReport:
+    counts: dict = field(default_factory=dict)
+    dirty: Counter = field(default_factory=Counter)
+    json_dir: str = ""
+
+
+def legacy_fixture_build(
+    *,
+    users: int,
+    sessions: int,
+    attempts: int,
+    bits: int = 500,
+    seed: int = 1,
+    dirty: bool = False,
+    json_dir: Path | None = None,
+    alias: str = "legacy",
+    progress=None,
+) -> FixtureReport:
+    """Replace the legacy database's tables with generated v1 data (and JSON files)."""
+    rng = np.random.default_rng(seed)
+    report = FixtureReport()
+    legacy_schema_create(alias=alias, replace=True)
+    connection = connections[alias]
+
+    def insert(table: str, columns: tuple, rows: list) -> None:
+        placeholders = ", ".join(["%s"] * len(columns))
+        sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({placeholders})"  # noqa: S608
+        with connection.cursor() as cursor:
+            for start in range(0, len(rows), BATCH):
+                cursor.executemany(sql, rows[start : start + BATCH])
+        report.counts[table] = report.counts.get(table, 0) + len(rows)
+        if progress:
+            progress(table, report.counts[table])
+
+    def moment(days) -> datetime:
+        return EPOCH + timedelta(days=float(days))
+
+    with transaction.atomic(using=alias):
+        # Users: clean emails, a few duplicate and case-variant ones when dirty.
+        user_rows = []
+        for uid in range(1, users + 1):
+            tz = TIMEZONES[int(rng.integers(len(TIMEZONES)))]
+            user_rows.append(
+                (uid, f"user{uid}@example.com", f"User {uid}", tz, moment(rng.uniform(0, 60)))
+            )
+        if dirty and users >= 10:
+            user_rows[1] = (2, "user1@example.com", "Dup", "Europe/London", moment(1))
+            user_rows[2] = (3, "USER1@Example.com", "Case", "Europe/London", moment(1))
+            user_rows[3] = (4, "user4@example.com", "Junk tz", "Mars/Base", moment(1))
+            report.dirty.update(["duplicate_email", "case_variant_email", "junk_timezone"])
+        insert("users", ("id", "email", "display_name", "timezone", "created_at"), user_rows)
+
+        # Curriculum: chapters per app, bits per chapter, flashcards in three back formats.
+        chapters_per_app = max(2, bits // 50)
+        chapter_rows = [
+            (cid, APPS[(cid - 1) // chapters_per_app % len(APPS)], f"Chapter {cid}", cid)
+            for cid in range(1, chapters_per_app * len(APPS) + 1)
+        ]
+        insert("chapters", ("id", "app_name", "title", "position"), chapter_rows)
+        chapter_of_bit = {bid: 1 + (bid - 1) % len(chapter_rows) for bid in range(1, bits + 1)}
+        bit_rows = [
+            (
+                bid,
+                chapter_of_bit[bid],
+                f"word{bid}",
+                f"translation{bid}",
+                int(rng.integers(1, 6)) if rng.random() > 0.1 else None,
+            )
+            for bid in range(1, bits + 1)
+        ]
+        insert("bits", ("id", "chapter_id", "text", "translation", "difficulty"), bit_rows)
+        card_rows = []
+        for cid, bid in enumerate(list(range(1, bits + 1)) * 2, start=1):
+            if cid > int(bits * 1.2):
+                break
+            kind = cid % 3
+            if kind == 0:
+                back = f"translation{bid}"
+            elif kind == 1:
+                back = json.dumps(
+                    {"options": [f"translation{bid}", "other", "wrong"], "correct_index": 0}
+                )
+            else:
+                back = json.dumps({"blocks": ["a", "b", "c"], "correct_order": [0, 1, 2]})
+            card_rows.append([cid, bid, f"What is word{bid}?", back, moment(1)])
+        if dirty and len(card_rows) > 3:
+            card_rows[0][3] = '{"options": ["a", "b"'  # broken JSON
+            card_rows[1][2] = ""
+            report.dirty.update(["malformed_json_back", "empty_front"])
+        insert(
+            "flashcards",
+            ("id", "bit_id", "front", "back", "created_at"),
+            [tuple(r) for r in card_rows],
+        )
+
+        # Sessions: one chapter each, most completed.
+        bits_of_chapter: dict = {}
+        for bid, chapter in chapter_of_bit.items():
+            bits_of_chapter.setdefault(chapter, []).append(bid)
+        s_users = rng.integers(1, users + 1, sessions)
+        s_chapters = rng.integers(1, len(chapter_rows) + 1, sessions)
+        s_start = rng.uniform(0, HISTORY_DAYS, sessions)
+        s_done = rng.random(sessions) < 0.8
+        session_rows = []
+        for sid in range(sessions):
+            started = moment(s_start[sid])
+            completed = started + timedelta(minutes=20) if s_done[sid] else None
+            session_rows.append(
+                [sid + 1, int(s_users[sid]), int(s_chapters[sid]), started, completed]
+            )
+        if dirty and sessions >= 5:
+            session_rows[0][3] = None
+            session_rows[1][3] = datetime(2099, 1, 1)
+            session_rows[2][4] = session_rows[2][3] - timedelta(hours=1)
+            report.dirty.update(["null_timestamp", "future_timestamp", "completed_before_started"])
+        insert(
+            "sessions",
+            ("id", "user_id", "chapter_id", "started_at", "completed_at"),
+            [tuple(r) for r in session_rows],
+        )
+
+        # Attempts: inside a session, on a bit of the session's chapter.
+        a_session = rng.integers(0, sessions, attempts)
+        a_correct = rng.random(attempts) < 0.72
+        a_offset = rng.integers(0, 20, attempts)
+        attempt_rows = []
+        for aid in range(attempts):
+            session = session_rows[a_session[aid]]
+            chapter_bits = bits_of_chapter[session[2]]
+            bit = chapter_bits[(aid * 7919) % len(chapter_bits)]
+            base = session[3] or moment(s_start[a_session[aid]])
+            attempt_rows.append(
+                [
+                    aid + 1,
+                    session[0],
+                    session[1],
+                    bit,
+                    bool(a_correct[aid]),
+                    f"answer{bit}",
+                    base + timedelta(minutes=int(a_offset[aid])),
+                ]
+            )
+        if dirty and attempts >= 10:
+            attempt_rows[0][3] = bits + 1000  # unknown bit
+            attempt_rows[1][2] = users + 1000  # unknown user
+            other_chapter = 1 + attempt_rows[2][1] % len(chapter_rows)
+            attempt_rows[2][3] = bits_of_chapter[other_chapter][0]
+            report.dirty.update(
+                ["attempt_unknown_bit", "attempt_unknown_user", "session_spans_chapters"]
+            )
+        insert(
+            "attempts",
+            ("id", "session_id", "user_id", "bit_id", "correct", "user_answer", "created_at"),
+            [tuple(r) for r in attempt_rows],
+        )
+
+        # Review cards, mistakes, points, profiles, tasks.
+        review_rows, mistake_rows, point_rows, profile_rows, task_rows = [], [], [], [], []
+        for uid in range(1, users + 1):
+            for k in range(3):
+                bid = 1 + (uid * 31 + k * 17) % bits
+                review_rows.append(
+                    (
+                        len(review_rows) + 1,
+                        uid,
+                        bid,
+                        2.5,
+                        6,
+                        2,
+                        moment(HISTORY_DAYS + k),
+                        moment(HISTORY_DAYS - 6 + k),
+                    )
+                )
+            mistake_rows.append(
+                (
+                    uid,
+                    uid,
+                    1 + uid % bits,
+                    MISTAKE_CODES[uid % len(MISTAKE_CODES)],
+                    f"mistake {uid}",
+                    moment(uid % HISTORY_DAYS),
+                )
+            )
+            point_rows.append(
+                (uid, uid, POINT_REASONS[uid % 3], 10 + uid % 20, moment(uid % HISTORY_DAYS))
+            )
+            profile_rows.append(
+                (uid, uid % 7, uid % 30, (EPOCH + timedelta(days=HISTORY_DAYS)).date())
+            )
+            task_rows.append(
+                (
+                    f"task-{uid:06d}",
+                    uid,
+                    f"Revise chapter {uid % 10}",
+                    APPS[uid % 2],
+                    moment(HISTORY_DAYS + 3),
+                    uid % 3,
+                    "open",
+                    json.dumps({"source": "planner"}) if uid % 2 else None,
+                )
+            )
+        insert(
+            "review_cards",
+            (
+                "id",
+                "user_id",
+                "bit_id",
+                "ease",
+                "interval_days",
+                "repetitions",
+                "due_at",
+                "last_reviewed_at",
+            ),
+            review_rows,
+        )
+        insert(
+            "mistake_logs",
+            ("id", "user_id", "bit_id", "template_code", "raw_text", "created_at"),
+            mistake_rows,
+        )
+        insert("points", ("id", "user_id", "reason", "amount", "created_at"), point_rows)
+        insert(
+            "user_profiles",
+            ("user_id", "current_streak", "longest_streak", "last_practice_date"),
+            profile_rows,
+        )
+        insert(
+            "tasks",
+            ("id", "user_id", "title", "course", "due_at", "priority", "status", "signals"),
+            task_rows,
+        )
+
+    if json_dir is not None:
+        report.json_dir = str(json_dir)
+        _write_json_files(Path(json_dir), rng, users, bits, attempt_rows, dirty, report)
+    return report
+
+
+def _write_json_files(json_dir: Path, rng, users, bits, attempt_rows, dirty, report) -> None:
+    """v1's JSON progress files: attempts_{user}.json for a tenth of users, and streaks.json."""
+    folder = json_dir / "user_data"
+    folder.mkdir(parents=True, exist_ok=True)
+    streaks = {}
+    files = 0
+    for uid in range(1, users + 1, 10):
+        entries = [
+            {
+                "exercise_id": int(1 + (uid * 13 + k) % bits),
+                "is_correct": bool(rng.random() < 0.7),
+                "user_answer": f"json answer {k}",
+                "timestamp": (EPOCH + timedelta(days=10 + k, hours=uid % 24)).isoformat() + "Z",
+            }
+            for k in range(5)
+        ]
+        if dirty and uid == 1 and attempt_rows:
+            row = attempt_rows[-1]  # the same answer v1 also stored in the database
+            entries.append(
+                {
+                    "exercise_id": row[3],
+                    "is_correct": row[4],
+                    "user_answer": row[5],
+                    "timestamp": row[6].isoformat() + "Z",
+                }
+            )
+            report.dirty["json_attempt_duplicates_db"] += 1
+        (folder / f"attempts_{uid}.json").write_text(json.dumps(entries))
+        files += 1
+        key = f"user_{uid}" if (dirty and uid % 20 == 1) else str(uid)
+        if key.startswith("user_"):
+            report.dirty["user_key_prefixed"] += 1
+        streaks[key] = {
+            "current_streak": uid % 5,
+            "longest_streak": uid % 9,
+            "practice_dates": ["2026-10-01", "2026-10-02"],
+        }
+    (folder / "streaks.json").write_text(json.dumps(streaks))
+    report.counts["json_attempt_files"] = files
+    report.counts["json_streak_keys"] = len(streaks)
