@@ -24,6 +24,7 @@ POINT_REASONS = ("lesson_complete", "streak_bonus", "mastery_bonus")
 EPOCH = datetime(2025, 5, 1)  # 18 months of history before the fixture's "now"
 HISTORY_DAYS = 540
 BATCH = 10_000
+ATTEMPT_CHUNK = 100_000
 
 DIRTY_KINDS = (
     "duplicate_email",
@@ -164,40 +165,43 @@ def legacy_fixture_build(
             [tuple(r) for r in session_rows],
         )
 
-        # Attempts: inside a session, on a bit of the session's chapter.
+        # Attempts: inside a session, on a bit of the session's chapter. Generated and written
+        # a chunk at a time, so memory stays flat however many are asked for.
         a_session = rng.integers(0, sessions, attempts)
         a_correct = rng.random(attempts) < 0.72
         a_offset = rng.integers(0, 20, attempts)
-        attempt_rows = []
-        for aid in range(attempts):
-            session = session_rows[a_session[aid]]
-            chapter_bits = bits_of_chapter[session[2]]
-            bit = chapter_bits[(aid * 7919) % len(chapter_bits)]
-            base = session[3] or moment(s_start[a_session[aid]])
-            attempt_rows.append(
-                [
-                    aid + 1,
-                    session[0],
-                    session[1],
-                    bit,
-                    bool(a_correct[aid]),
-                    f"answer{bit}",
-                    base + timedelta(minutes=int(a_offset[aid])),
-                ]
-            )
-        if dirty and attempts >= 10:
-            attempt_rows[0][3] = bits + 1000  # unknown bit
-            attempt_rows[1][2] = users + 1000  # unknown user
-            other_chapter = 1 + attempt_rows[2][1] % len(chapter_rows)
-            attempt_rows[2][3] = bits_of_chapter[other_chapter][0]
-            report.dirty.update(
-                ["attempt_unknown_bit", "attempt_unknown_user", "session_spans_chapters"]
-            )
-        insert(
-            "attempts",
-            ("id", "session_id", "user_id", "bit_id", "correct", "user_answer", "created_at"),
-            [tuple(r) for r in attempt_rows],
-        )
+        columns = ("id", "session_id", "user_id", "bit_id", "correct", "user_answer", "created_at")
+        last_attempt = None
+        for start in range(0, attempts, ATTEMPT_CHUNK):
+            chunk = []
+            for aid in range(start, min(attempts, start + ATTEMPT_CHUNK)):
+                session = session_rows[a_session[aid]]
+                chapter_bits = bits_of_chapter[session[2]]
+                bit = chapter_bits[(aid * 7919) % len(chapter_bits)]
+                base = session[3] or moment(s_start[a_session[aid]])
+                answered = base + timedelta(minutes=int(a_offset[aid]))
+                chunk.append(
+                    [
+                        aid + 1,
+                        session[0],
+                        session[1],
+                        bit,
+                        bool(a_correct[aid]),
+                        f"answer{bit}",
+                        answered,
+                    ]
+                )
+            if dirty and start == 0 and attempts >= 10:
+                chunk[0][3] = bits + 1000  # unknown bit
+                chunk[1][2] = users + 1000  # unknown user
+                own_chapter = session_rows[a_session[2]][2]
+                other_chapter = 1 + own_chapter % len(chapter_rows)  # never its own chapter
+                chunk[2][3] = bits_of_chapter[other_chapter][0]
+                report.dirty.update(
+                    ["attempt_unknown_bit", "attempt_unknown_user", "session_spans_chapters"]
+                )
+            insert("attempts", columns, [tuple(r) for r in chunk])
+            last_attempt = chunk[-1]
 
         # Review cards, mistakes, points, profiles, tasks.
         review_rows, mistake_rows, point_rows, profile_rows, task_rows = [], [], [], [], []
@@ -277,11 +281,11 @@ def legacy_fixture_build(
 
     if json_dir is not None:
         report.json_dir = str(json_dir)
-        _write_json_files(Path(json_dir), rng, users, bits, attempt_rows, dirty, report)
+        _write_json_files(Path(json_dir), rng, users, bits, last_attempt, dirty, report)
     return report
 
 
-def _write_json_files(json_dir: Path, rng, users, bits, attempt_rows, dirty, report) -> None:
+def _write_json_files(json_dir: Path, rng, users, bits, last_attempt, dirty, report) -> None:
     """v1's JSON progress files: attempts_{user}.json for a tenth of users, and streaks.json."""
     folder = json_dir / "user_data"
     folder.mkdir(parents=True, exist_ok=True)
@@ -297,8 +301,8 @@ def _write_json_files(json_dir: Path, rng, users, bits, attempt_rows, dirty, rep
             }
             for k in range(5)
         ]
-        if dirty and uid == 1 and attempt_rows:
-            row = attempt_rows[-1]  # the same answer v1 also stored in the database
+        if dirty and uid == 1 and last_attempt:
+            row = last_attempt  # the same answer v1 also stored in the database
             entries.append(
                 {
                     "exercise_id": row[3],

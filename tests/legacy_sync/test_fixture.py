@@ -59,6 +59,16 @@ def test_dirty_fixture_contains_every_kind_of_bad_row(tmp_path):
     assert LegacyAttempt.objects.filter(user_id__gt=40).exists()
     streaks = json.loads((tmp_path / "user_data" / "streaks.json").read_text())
     assert any(key.startswith("user_") for key in streaks)
+    from apps.legacy_sync.legacy_models import LegacyBit
+
+    bit_chapters = dict(LegacyBit.objects.values_list("id", "chapter_id"))
+    session_chapters = dict(LegacySession.objects.values_list("id", "chapter_id"))
+    spanning = [
+        a.pk
+        for a in LegacyAttempt.objects.all()
+        if a.bit_id in bit_chapters and bit_chapters[a.bit_id] != session_chapters[a.session_id]
+    ]
+    assert len(spanning) == 1
 
 
 def test_django_never_migrates_the_legacy_database():
