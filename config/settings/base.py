@@ -146,7 +146,9 @@ MEDIA_URL = "media/"
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=str(VAR_DIR / "media"))
 
 # Where the legacy v1 platform's schema files live (used to build fixture databases).
-LEGACY_SCHEMA_DIR = env.path("LEGACY_SCHEMA_DIR", default=str(BASE_DIR.parent / "shared" / "legacy"))
+LEGACY_SCHEMA_DIR = env.path(
+    "LEGACY_SCHEMA_DIR", default=str(BASE_DIR.parent / "shared" / "legacy")
+)
 
 # Offline attempt sync: how old a client timestamp may be, and how far ahead of the server
 # clock it may run, before the row is rejected.
