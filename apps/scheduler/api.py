@@ -1,4 +1,3 @@
-from django.core.files.storage import default_storage
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema, extend_schema_serializer
 from rest_framework import serializers
@@ -6,7 +5,6 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.content.api import LearnerAtomSerializer
-from apps.content.selectors import atom_learner_view
 from apps.curriculum.models import Course
 from apps.learning.models import StudySession
 
@@ -51,15 +49,12 @@ class NextItemsView(APIView):
             limit=params["limit"],
             session_id=params.get("session"),
         )
-
-        def media_url(file_name: str) -> str:
-            return request.build_absolute_uri(default_storage.url(file_name))
-
+        context = {"request": request}
         return Response(
             {
                 "items": [
                     {
-                        "atom": atom_learner_view(item.atom, media_url=media_url),
+                        "atom": LearnerAtomSerializer(item.atom, context=context).data,
                         "reason": item.reason,
                         "score": item.score,
                     }
@@ -104,16 +99,15 @@ class PlacementNextView(APIView):
             archived_in__isnull=True,
         )
         step = placement_step(session=session)
-
-        def media_url(file_name: str) -> str:
-            return request.build_absolute_uri(default_storage.url(file_name))
-
+        context = {"request": request}
         return Response(
             {
                 "done": step.done,
                 "theta": round(step.theta, 4),
                 "se": round(step.se, 4),
                 "answered": step.answered,
-                "atom": atom_learner_view(step.atom, media_url=media_url) if step.atom else None,
+                "atom": (
+                    LearnerAtomSerializer(step.atom, context=context).data if step.atom else None
+                ),
             }
         )

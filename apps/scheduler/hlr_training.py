@@ -9,6 +9,7 @@ and whether this answer was right. Weights are fitted with the paper's loss
 from collections import defaultdict
 
 import numpy as np
+from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Max
 
@@ -53,7 +54,7 @@ def hlr_model_train(*, alpha: float = 0.01, l2: float = 0.1, epochs: int = 300) 
     model = hlr_train(X, delta, recalled, alpha=alpha, l2=l2, epochs=epochs)
     with transaction.atomic():
         latest = HalfLifeModel.objects.select_for_update().aggregate(v=Max("version"))["v"] or 0
-        return HalfLifeModel.objects.create(
+        stored = HalfLifeModel.objects.create(
             version=latest + 1,
             weights=[float(w) for w in model.theta],
             feature_names=FEATURES,
@@ -62,8 +63,21 @@ def hlr_model_train(*, alpha: float = 0.01, l2: float = 0.1, epochs: int = 300) 
             alpha=alpha,
             l2=l2,
         )
+    cache.delete(CURRENT_WEIGHTS_CACHE_KEY)
+    return stored
+
+
+CURRENT_WEIGHTS_CACHE_KEY = "scheduler:hlr:current-weights"
 
 
 def hlr_current_weights() -> np.ndarray | None:
-    latest = HalfLifeModel.objects.order_by("-version").values_list("weights", flat=True).first()
-    return np.array(latest, dtype=float) if latest else None
+    """The newest model's weights. Read on every review of an hlr course, so cached; training
+    a new version replaces the cached value."""
+    cached = cache.get(CURRENT_WEIGHTS_CACHE_KEY)
+    if cached is None:
+        latest = (
+            HalfLifeModel.objects.order_by("-version").values_list("weights", flat=True).first()
+        )
+        cached = latest or []
+        cache.set(CURRENT_WEIGHTS_CACHE_KEY, cached, timeout=300)
+    return np.array(cached, dtype=float) if cached else None

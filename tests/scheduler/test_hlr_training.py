@@ -1,9 +1,11 @@
 from datetime import timedelta
 
 import pytest
+from django.core.cache import cache
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
+from apps.scheduler.hlr_training import CURRENT_WEIGHTS_CACHE_KEY
 from apps.scheduler.models import HalfLifeModel
 from apps.scheduler.services import SchedulingPolicy, review_plan
 from tests.accounts.factories import UserFactory
@@ -55,6 +57,7 @@ def test_hlr_courses_use_the_trained_model_once_it_exists():
         version=1, weights=[1.0, -0.5, 2.0], feature_names=[], samples=10, final_loss=0.1,
         alpha=0.01, l2=0.1,
     )  # fmt: skip
+    cache.delete(CURRENT_WEIGHTS_CACHE_KEY)  # as hlr_model_train does after storing a version
     trained = review_plan(None, 5, at, policy)
 
     assert trained.after["half_life_days"] > 0
