@@ -10,9 +10,8 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 
-from .interchange.records import records_to_csv, records_to_json
 from .models import ImportFormat, ImportJob
-from .selectors import atom_export_record, atoms_for_export
+from .selectors import atoms_export_file
 from .services.imports import import_job_confirm, import_job_create
 
 MAX_UPLOAD_BYTES = 50_000_000
@@ -126,19 +125,10 @@ class AtomInterchangeAdminMixin:
         file_format = query.pop("format", ["json"])[0]
         request.GET = query
         changelist = self.get_changelist_instance(request)
-        atoms = atoms_for_export(changelist.get_queryset(request))
-        records = [atom_export_record(atom) for atom in atoms]
+        body, content_type, suffix = atoms_export_file(
+            changelist.get_queryset(request), file_format
+        )
         stamp = timezone.now().strftime("%Y%m%d-%H%M")
-        if file_format == "csv":
-            body, content_type, suffix = records_to_csv(records), "text/csv", "csv"
-        elif file_format == "gift":
-            from .interchange.gift import export_gift
-
-            text, skipped = export_gift(records)
-            notes = "".join(f"// not exported: {name}: {reason}\n" for name, reason in skipped)
-            body, content_type, suffix = notes + text, "text/plain", "gift.txt"
-        else:
-            body, content_type, suffix = records_to_json(records), "application/json", "json"
         response = HttpResponse(body, content_type=f"{content_type}; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="atoms-{stamp}.{suffix}"'
         return response

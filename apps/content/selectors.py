@@ -218,3 +218,21 @@ def atoms_for_export(queryset: QuerySet[LearningAtom]) -> QuerySet[LearningAtom]
     return queryset.prefetch_related(
         "options", "tags", "concept_weights__concept__course"
     ).order_by("title", "pk")
+
+
+def atoms_export_file(queryset: QuerySet[LearningAtom], file_format: str) -> tuple[str, str, str]:
+    """(body, content type, file suffix) of the atoms in ``file_format`` (json, csv or gift).
+
+    GIFT carries five types; what it cannot represent is listed in comments at the top.
+    """
+    from .interchange.gift import export_gift
+    from .interchange.records import records_to_csv, records_to_json
+
+    records = [atom_export_record(atom) for atom in atoms_for_export(queryset)]
+    if file_format == "csv":
+        return records_to_csv(records), "text/csv", "csv"
+    if file_format == "gift":
+        text, skipped = export_gift(records)
+        notes = "".join(f"// not exported: {name}: {reason}\n" for name, reason in skipped)
+        return notes + text, "text/plain", "gift.txt"
+    return records_to_json(records), "application/json", "json"
