@@ -6,6 +6,8 @@ from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone as django_timezone
 
+from apps.core.models import OriginTracked, origin_unique_constraint
+
 from .validators import validate_iana_timezone
 
 
@@ -34,7 +36,7 @@ class UserManager(BaseUserManager):
         return self.create_user(email, password, **fields)
 
 
-class User(AbstractBaseUser, PermissionsMixin):
+class User(AbstractBaseUser, PermissionsMixin, OriginTracked):
     """A person: a learner, or staff with roles (groups). Logs in with their email."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -67,7 +69,8 @@ class User(AbstractBaseUser, PermissionsMixin):
                 Lower("email"),
                 name="accounts_user_email_ci_unique",
                 violation_error_message="A user with this email address already exists.",
-            )
+            ),
+            origin_unique_constraint("user_legacy_key_unique"),
         ]
 
     def __str__(self) -> str:

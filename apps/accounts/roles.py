@@ -49,7 +49,16 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "content.change_itemanalysissettings",
         "content.publish_atom",
     ],
-    MIGRATION_STAFF: ["accounts.view_user"],
+    # Migration staff watch the backfill and fix quarantined legacy rows.
+    MIGRATION_STAFF: [
+        "accounts.view_user",
+        *_perms("legacy_sync", ("view", "change"), ("quarantinedrow",)),
+        *_perms(
+            "legacy_sync",
+            ("view",),
+            ("backfillrun", "backfillcheckpoint", "mergedlegacyrow", "streakcomparison"),
+        ),
+    ],
 }
 
 

@@ -5,6 +5,8 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 
+from apps.core.models import OriginTracked, origin_unique_constraint
+
 from .atom_types.base import ENGAGEMENT_MODES, KNOWLEDGE_DIMENSIONS
 
 
@@ -48,7 +50,7 @@ class Tag(models.Model):
         return self.name
 
 
-class LearningAtom(models.Model):
+class LearningAtom(OriginTracked):
     """One typed piece of practice. ``content`` and ``grading_logic`` are validated by the
     atom type's pydantic models (apps/content/atom_types) in every write path; write through
     apps.content.services, never directly."""
@@ -183,6 +185,7 @@ class LearningAtom(models.Model):
             models.CheckConstraint(
                 condition=Q(estimated_time_s__gte=1), name="atom_estimated_time_positive"
             ),
+            origin_unique_constraint("atom_legacy_key_unique"),
         ]
 
     def __str__(self) -> str:
@@ -288,6 +291,7 @@ class RevisionSource(models.TextChoices):
     SYNC = "sync"
     SCHEDULE = "schedule"
     SYSTEM = "system"
+    LEGACY_IMPORT = "legacy_import"
 
 
 class AtomRevision(models.Model):

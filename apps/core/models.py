@@ -29,6 +29,7 @@ class AuditSource(models.TextChoices):
     SYNC = "sync"
     SCHEDULE = "schedule"
     SYSTEM = "system"
+    LEGACY_IMPORT = "legacy_import"
 
 
 class AuditEvent(models.Model):
@@ -54,3 +55,33 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} {self.target_repr} by {self.actor or 'system'} via {self.source}"
+
+
+class Origin(models.TextChoices):
+    """Which system a row was first written in: v2 itself, or v1 (migrated or pulled)."""
+
+    V2 = "v2"
+    LEGACY = "legacy"
+
+
+class OriginTracked(models.Model):
+    """Every row the legacy sync writes says where it came from and which v1 row it is.
+
+    ``legacy_key`` is the v1 primary key as text (a split session adds ``@chapter``; a JSON
+    attempt is ``json:user:index``). Models add a unique constraint on it with
+    ``origin_unique_constraint`` so a migrated row can never exist twice.
+    """
+
+    origin = models.CharField(max_length=8, choices=Origin.choices, default=Origin.V2)
+    legacy_key = models.CharField(max_length=96, null=True, blank=True, editable=False)  # noqa: DJ001 - NULL on v2 rows
+
+    class Meta:
+        abstract = True
+
+
+def origin_unique_constraint(name: str) -> models.UniqueConstraint:
+    return models.UniqueConstraint(
+        fields=["origin", "legacy_key"],
+        condition=models.Q(legacy_key__isnull=False),
+        name=name,
+    )

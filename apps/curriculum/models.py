@@ -4,6 +4,8 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 
+from apps.core.models import OriginTracked, origin_unique_constraint
+
 
 class SchedulingAlgorithm(models.TextChoices):
     SM2 = "sm2", "SM-2"
@@ -12,7 +14,7 @@ class SchedulingAlgorithm(models.TextChoices):
     LEITNER = "leitner", "Leitner boxes"
 
 
-class Course(models.Model):
+class Course(OriginTracked):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     slug = models.SlugField(max_length=80, unique=True)
     title = models.CharField(max_length=200)
@@ -72,13 +74,14 @@ class Course(models.Model):
                 & Q(weight_exploration__gte=0),
                 name="course_scheduling_weights_nonnegative",
             ),
+            origin_unique_constraint("course_legacy_key_unique"),
         ]
 
     def __str__(self) -> str:
         return self.title
 
 
-class Unit(models.Model):
+class Unit(OriginTracked):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="units")
     title = models.CharField(max_length=200)
@@ -90,12 +93,13 @@ class Unit(models.Model):
     class Meta:
         ordering = ["course", "position", "title"]
         indexes = [models.Index(fields=["course", "position"])]
+        constraints = [origin_unique_constraint("unit_legacy_key_unique")]
 
     def __str__(self) -> str:
         return f"{self.course}: {self.title}"
 
 
-class Concept(models.Model):
+class Concept(OriginTracked):
     """A skill or topic learners master; atoms practise it, units group it."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -127,6 +131,7 @@ class Concept(models.Model):
             models.UniqueConstraint(
                 fields=["course", "text"], name="concept_text_unique_in_course"
             ),
+            origin_unique_constraint("concept_legacy_key_unique"),
         ]
 
     def __str__(self) -> str:

@@ -5,6 +5,8 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 
+from apps.core.models import OriginTracked, origin_unique_constraint
+
 
 class ProgressSnapshot(models.Model):
     """A learner's progress set aside by a reset: the rows stay, marked ``archived_in``.
@@ -39,7 +41,7 @@ class SessionKind(models.TextChoices):
     PLACEMENT = "placement"
 
 
-class StudySession(models.Model):
+class StudySession(OriginTracked):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     learner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="study_sessions"
@@ -69,13 +71,14 @@ class StudySession(models.Model):
                 | Q(completed_at__gte=models.F("started_at")),
                 name="session_completed_after_start",
             ),
+            origin_unique_constraint("session_legacy_key_unique"),
         ]
 
     def __str__(self) -> str:
         return f"{self.kind} session of {self.learner} at {self.started_at:%Y-%m-%d %H:%M}"
 
 
-class Attempt(models.Model):
+class Attempt(OriginTracked):
     """One graded answer: an immutable log row. Graded on the server against ``revision``."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -130,6 +133,7 @@ class Attempt(models.Model):
                 condition=Q(score__gte=0.0, score__lte=1.0), name="attempt_score_0_1"
             ),
             models.CheckConstraint(condition=Q(quality__lte=5), name="attempt_quality_0_5"),
+            origin_unique_constraint("attempt_legacy_key_unique"),
         ]
 
     def __str__(self) -> str:
@@ -139,9 +143,11 @@ class Attempt(models.Model):
 class XPReason(models.TextChoices):
     ATTEMPT = "attempt"
     SESSION_COMPLETE = "session_complete"
+    STREAK_BONUS = "streak_bonus"
+    MASTERY_BONUS = "mastery_bonus"
 
 
-class XPEvent(models.Model):
+class XPEvent(OriginTracked):
     """The XP ledger: totals are sums over it, never a stored counter."""
 
     learner = models.ForeignKey(
@@ -175,7 +181,60 @@ class XPEvent(models.Model):
                 condition=Q(session__isnull=False),
                 name="xp_once_per_session_reason",
             ),
+            origin_unique_constraint("xp_legacy_key_unique"),
         ]
 
     def __str__(self) -> str:
         return f"{self.amount:+d} XP for {self.learner} ({self.reason})"
+
+
+class Mistake(OriginTracked):
+    """A wrong answer worth remediating, linked to the concept it shows a gap in.
+
+    ``subtype`` classifies the error (``gender_agreement``, ``spelling``...); v1's mistake
+    logs carry it as a template code.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    learner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="mistakes"
+    )
+    concept = models.ForeignKey(
+        "curriculum.Concept", on_delete=models.CASCADE, related_name="mistakes"
+    )
+    subtype = models.SlugField(max_length=64)
+    raw_text = models.TextField(blank=True)
+    occurred_at = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-occurred_at"]
+        indexes = [models.Index(fields=["learner", "-occurred_at"])]
+        constraints = [origin_unique_constraint("mistake_legacy_key_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.subtype} by {self.learner} on {self.concept_id}"
+
+
+class StudyTask(OriginTracked):
+    """A learner's study-planner task ("revise chapter 3 by Friday")."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    learner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="study_tasks"
+    )
+    title = models.CharField(max_length=255)
+    course = models.CharField(max_length=255, blank=True)
+    due_at = models.DateTimeField(null=True, blank=True)
+    priority = models.SmallIntegerField(default=0)
+    status = models.CharField(max_length=32, default="open")
+    signals = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["due_at", "title"]
+        indexes = [models.Index(fields=["learner", "due_at"])]
+        constraints = [origin_unique_constraint("study_task_legacy_key_unique")]
+
+    def __str__(self) -> str:
+        return self.title

@@ -162,3 +162,31 @@ class _Tally:
         if with_time:
             result["time_spent_ms"] = self.time_ms
         return result
+
+
+def practice_dates_by_learner(learner_ids) -> dict:
+    """{learner id: [local practice days, oldest first]} for many learners in one query
+    (each learner's days in their own time zone), for batch jobs such as the legacy backfill."""
+    from django.db import connection
+
+    from apps.accounts.models import User
+
+    learner_ids = list(learner_ids)
+    days: dict = defaultdict(list)
+    if not learner_ids:
+        return days
+    if connection.vendor != "postgresql":
+        for learner in User.objects.filter(pk__in=learner_ids):
+            days[learner.pk] = practice_dates(learner)
+        return days
+    sql = f"""
+        SELECT a.learner_id, (a.answered_at AT TIME ZONE u.timezone)::date AS day
+        FROM {Attempt._meta.db_table} a JOIN {User._meta.db_table} u ON u.id = a.learner_id
+        WHERE a.learner_id = ANY(%s) AND a.archived_in_id IS NULL
+        GROUP BY 1, 2 ORDER BY 1, 2
+    """  # noqa: S608 - table names from model metadata
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [learner_ids])
+        for learner_id, day in cursor.fetchall():
+            days[learner_id].append(day)
+    return days

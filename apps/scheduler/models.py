@@ -1,8 +1,10 @@
 from django.conf import settings
 from django.db import models
 
+from apps.core.models import OriginTracked, origin_unique_constraint
 
-class LearnerAtomState(models.Model):
+
+class LearnerAtomState(OriginTracked):
     """A learner's memory state for one atom, as the scheduler last left it.
 
     Derived from the attempt log: it can always be rebuilt by replaying the learner's attempts
@@ -35,7 +37,8 @@ class LearnerAtomState(models.Model):
                 fields=["learner", "atom"],
                 condition=models.Q(archived_in__isnull=True),
                 name="one_live_state_per_learner_atom",
-            )
+            ),
+            origin_unique_constraint("atom_state_legacy_key_unique"),
         ]
         indexes = [models.Index(fields=["learner", "due_at"])]
 
@@ -57,6 +60,11 @@ class LearnerConceptState(models.Model):
     theta = models.FloatField(default=0.0)
     theta_se = models.FloatField(default=1.0)
     attempts = models.PositiveIntegerField(default=0)
+    correct_attempts = models.PositiveIntegerField(default=0)
+    # Half-life regression's estimate of how long the concept stays remembered, and when it
+    # was last practised (set from history by the legacy backfill, and by hlr courses).
+    half_life_days = models.FloatField(null=True, blank=True)
+    last_practised_at = models.DateTimeField(null=True, blank=True)
     version = models.PositiveIntegerField(default=0)
     archived_in = models.ForeignKey(
         "learning.ProgressSnapshot",

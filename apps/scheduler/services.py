@@ -1,9 +1,10 @@
 """Writes to learners' scheduler state, in the attempt's transaction.
 
-``review_plan`` computes an atom's next state with the course's algorithm (SM-2, FSRS,
-Leitner, or half-life regression's cold-start rule); ``concept_states_update`` moves BKT's
-P(known) and the ability estimate θ; ``atom_state_rebuild`` replays the attempt log when an
-offline attempt arrives older than the state it would join.
+``review_plan`` computes an atom's next state (``review_state_next``) with the course's
+algorithm (SM-2, FSRS, Leitner, or half-life regression's cold-start rule);
+``concept_states_update`` moves BKT's P(known) and the ability estimate θ;
+``atom_state_rebuild`` replays the attempt log when an offline attempt arrives older than the
+state it would join.
 """
 
 import math
@@ -45,7 +46,7 @@ class ReviewPlan:
     due_at: datetime
 
 
-def _next_state(previous: dict, quality: int, at: datetime, policy: SchedulingPolicy):
+def review_state_next(previous: dict, quality: int, at: datetime, policy: SchedulingPolicy):
     """(state dict, due) after one review. A state from another algorithm starts afresh."""
     correct = quality >= 3
     if policy.algorithm == "fsrs":
@@ -113,7 +114,7 @@ def review_plan(
 ) -> ReviewPlan:
     """Compute (not store) the atom state after a review of ``quality`` at ``reviewed_at``."""
     before = state.state if state else {}
-    after, due = _next_state(before, quality, reviewed_at, policy or SchedulingPolicy())
+    after, due = review_state_next(before, quality, reviewed_at, policy or SchedulingPolicy())
     return ReviewPlan(before=before, after=after, due_at=due)
 
 
@@ -135,7 +136,7 @@ def atom_state_rebuild(
         "quality", "answered_at", "scheduler_state_before", "scheduler_state_after"
     ):
         before = state
-        state, due = _next_state(before, attempt.quality, attempt.answered_at, policy)
+        state, due = review_state_next(before, attempt.quality, attempt.answered_at, policy)
         if (attempt.scheduler_state_before, attempt.scheduler_state_after) != (before, state):
             attempt.scheduler_state_before, attempt.scheduler_state_after = before, state
             corrected.append(attempt)
@@ -160,6 +161,20 @@ def atom_state_rebuild(
     return row
 
 
+def concept_state_observe(row: LearnerConceptState, correct: bool, a: float, b: float, c: float):
+    """Move one concept state by one observed answer (in memory; the caller stores it)."""
+    # Kept off exactly 0 and 1: a float that rounds to certainty could never come back.
+    row.p_known = min(1 - 1e-6, max(1e-6, bkt_update(row.p_known, correct, DEFAULT_BKT)))
+    p = float(p_correct(row.theta, a, b, c))
+    information = 1.0 / row.theta_se**2 + a * a * max(p * (1 - p), 1e-6)
+    row.theta += (a * ((1.0 if correct else 0.0) - p)) / information
+    row.theta = max(-6.0, min(6.0, row.theta))
+    row.theta_se = 1.0 / math.sqrt(information)
+    row.attempts += 1
+    row.correct_attempts += correct
+    row.version += 1
+
+
 def concept_states_update(*, learner, observations: list[tuple]) -> None:
     """Apply (concept_id, correct, irt a, b, c) observations in order: BKT's P(known) and an
     online ability estimate (one stochastic-gradient step of the IRT log-likelihood, with the
@@ -182,15 +197,7 @@ def concept_states_update(*, learner, observations: list[tuple]) -> None:
             row = rows[str(concept_id)] = LearnerConceptState(
                 learner=learner, concept_id=concept_id, p_known=DEFAULT_P_KNOWN
             )
-        # Kept off exactly 0 and 1: a float that rounds to certainty could never come back.
-        row.p_known = min(1 - 1e-6, max(1e-6, bkt_update(row.p_known, bool(correct), DEFAULT_BKT)))
-        p = float(p_correct(row.theta, a, b, c))
-        information = 1.0 / row.theta_se**2 + a * a * max(p * (1 - p), 1e-6)
-        row.theta += (a * ((1.0 if correct else 0.0) - p)) / information
-        row.theta = max(-6.0, min(6.0, row.theta))
-        row.theta_se = 1.0 / math.sqrt(information)
-        row.attempts += 1
-        row.version += 1
+        concept_state_observe(row, bool(correct), a, b, c)
     new = [r for r in rows.values() if r.pk is None]
     old = [r for r in rows.values() if r.pk is not None]
     LearnerConceptState.objects.bulk_create(new)

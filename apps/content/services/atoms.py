@@ -8,6 +8,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from apps.core.models import Origin
 from apps.core.services import audit_record
 from apps.curriculum.models import Concept, Misconception
 
@@ -108,11 +109,13 @@ def atom_create(
     status: str = "draft",
     source: str = "api",
     external_id: str | None = None,
+    legacy_key: str | None = None,
     **metadata,
 ) -> LearningAtom:
     """Create an atom with its options, concept weights and tags, all validated first, and
     record its first revision. ``status`` other than draft is for trusted loaders (demo data,
-    legacy sync); published atoms get their first revision pinned."""
+    legacy sync); published atoms get their first revision pinned. ``legacy_key`` marks an
+    atom migrated from v1 (its origin is then ``legacy``)."""
     option_data = option_data_from(options)
     atom_payload_validate(
         atom_type=atom_type, content=content, grading_logic=grading_logic, options=option_data
@@ -131,6 +134,8 @@ def atom_create(
         grading_logic=grading_logic,
         status=status,
         external_id=external_id or None,
+        origin=Origin.LEGACY if legacy_key else Origin.V2,
+        legacy_key=legacy_key,
         created_by=by if getattr(by, "pk", None) else None,
         last_edited_by=by if getattr(by, "pk", None) else None,
         **metadata,

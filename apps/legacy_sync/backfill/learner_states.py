@@ -1,0 +1,150 @@
+"""Scheduler state initialised from migrated history, so migrated learners never start as
+beginners. Runs after the attempts are in, one page of learners at a time.
+
+For every learner-atom pair with attempts, the attempts are replayed through the course's
+algorithm (SM-2 for migrated courses) into a LearnerAtomState; for every learner-concept pair
+BKT's P(known) and the ability estimate are replayed, and the half-life is set: by the newest
+trained HLR model when there is one, else by the seed's cold-start rule (accuracy ≥ 0.85 → 7
+days, ≥ 0.60 → 3, else 1). Pairs that already have a state (a v1 review card, or v2 practice)
+keep it. Vectorised numpy would be faster; replaying through the scheduler's own functions
+guarantees the states are exactly what live reviews would have produced.
+"""
+
+import numpy as np
+
+from apps.accounts.models import User
+from apps.content.models import AtomConceptWeight, LearningAtom
+from apps.core.models import Origin
+from apps.learning.models import Attempt
+from apps.scheduler.algorithms.hlr import (
+    hlr_cold_start_interval_days,
+    hlr_features,
+    hlr_half_life,
+)
+from apps.scheduler.hlr_training import hlr_current_weights
+from apps.scheduler.models import LearnerAtomState, LearnerConceptState
+from apps.scheduler.services import (
+    DEFAULT_P_KNOWN,
+    concept_state_observe,
+    review_state_next,
+    scheduling_policy_for_atom,
+)
+
+from .entity import BatchOutcome, Entity
+from .writer import rows_insert
+
+CONCEPT_STATE_FIELDS = (
+    "learner_id", "concept_id", "p_known", "theta", "theta_se", "attempts", "correct_attempts",
+    "half_life_days", "last_practised_at", "version",
+)  # fmt: skip
+
+
+def half_life_days(right: int, seen: int, weights) -> float:
+    if weights is None:
+        return float(hlr_cold_start_interval_days(right / seen))
+    return float(hlr_half_life(hlr_features([right], [seen - right]), np.asarray(weights))[0])
+
+
+class LearnerStates(Entity):
+    """Not a v1 table: a stage keyed by the migrated learners' ids."""
+
+    name = "learner_states"
+    key_is_text = True
+    parallel = False
+    depends_on = ("attempts", "json_attempts", "review_cards")
+
+    def __init__(self):
+        self._atoms: dict = {}
+
+    def legacy_count(self) -> int:
+        return User.objects.filter(origin=Origin.LEGACY).count()
+
+    def migrated_count(self) -> int:
+        return (
+            LearnerConceptState.objects.filter(learner__origin=Origin.LEGACY)
+            .values("learner")
+            .distinct()
+            .count()
+        )
+
+    def pages(self, *, after: str, until: str | None, size: int):
+        learners = User.objects.filter(origin=Origin.LEGACY).order_by("pk")
+        while True:
+            page = learners.filter(pk__gt=after) if after else learners
+            ids = [str(pk) for pk in page.values_list("pk", flat=True)[:size]]
+            if not ids:
+                return
+            yield [{"id": pk} for pk in ids]
+            after = ids[-1]
+
+    def _atom(self, atom_id) -> tuple:
+        """(concept ids, IRT a, b, c, scheduling policy) of an atom, cached."""
+        if atom_id not in self._atoms:
+            a, b, c = LearningAtom.objects.values_list("irt_a", "irt_b", "irt_c").get(pk=atom_id)
+            concepts = list(
+                AtomConceptWeight.objects.filter(atom_id=atom_id).values_list("concept", flat=True)
+            )
+            self._atoms[atom_id] = (concepts, a, b, c, scheduling_policy_for_atom(atom_id))
+        return self._atoms[atom_id]
+
+    def migrate(self, rows: list[dict]) -> BatchOutcome:
+        learner_ids = [r["id"] for r in rows]
+        atom_taken = set(
+            LearnerAtomState.objects.filter(
+                learner__in=learner_ids, archived_in__isnull=True
+            ).values_list("learner_id", "atom_id")
+        )
+        concept_taken = set(
+            LearnerConceptState.objects.filter(
+                learner__in=learner_ids, archived_in__isnull=True
+            ).values_list("learner_id", "concept_id")
+        )
+        history = (
+            Attempt.objects.filter(learner__in=learner_ids, archived_in__isnull=True)
+            .order_by("learner", "answered_at", "created_at")
+            .values_list("learner_id", "atom_id", "correct", "quality", "answered_at")
+        )
+        atom_states: dict = {}
+        concept_states: dict = {}
+        for learner, atom_id, correct, quality, answered in history.iterator(chunk_size=5000):
+            concepts, a, b, c, policy = self._atom(atom_id)
+            if (learner, atom_id) not in atom_taken:
+                previous = atom_states.get((learner, atom_id))
+                state, due = review_state_next(
+                    previous[0] if previous else {}, quality, answered, policy
+                )
+                reviews, lapses = (
+                    (previous[2] + 1, previous[3] + (quality < 3))
+                    if previous
+                    else (1, int(quality < 3))
+                )
+                atom_states[(learner, atom_id)] = (state, due, reviews, lapses, answered)
+            for concept_id in concepts:
+                if (learner, concept_id) in concept_taken:
+                    continue
+                row = concept_states.get((learner, concept_id))
+                if row is None:
+                    row = concept_states[(learner, concept_id)] = LearnerConceptState(
+                        learner_id=learner, concept_id=concept_id, p_known=DEFAULT_P_KNOWN
+                    )
+                concept_state_observe(row, correct, a, b, c)
+                row.last_practised_at = answered
+        weights = hlr_current_weights()
+        for row in concept_states.values():
+            row.half_life_days = half_life_days(row.correct_attempts, row.attempts, weights)
+        rows_insert(
+            LearnerAtomState,
+            [
+                {"learner_id": learner, "atom_id": atom_id, "state": state, "due_at": due,
+                 "last_reviewed_at": last, "reviews": reviews, "lapses": lapses}
+                for (learner, atom_id), (state, due, reviews, lapses, last) in atom_states.items()
+            ],
+        )  # fmt: skip
+        rows_insert(
+            LearnerConceptState,
+            [
+                {name: getattr(row, name) for name in CONCEPT_STATE_FIELDS}
+                for row in concept_states.values()
+            ],
+        )  # fmt: skip
+        return BatchOutcome(migrated_keys=learner_ids)

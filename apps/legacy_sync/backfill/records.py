@@ -1,0 +1,326 @@
+"""The rest of v1's per-learner records: review cards, mistakes, points, cached streaks and
+planner tasks."""
+
+import json
+from datetime import UTC, datetime
+
+from django.utils.text import slugify
+
+from apps.core.models import Origin
+from apps.learning.models import Mistake, StudyTask, XPEvent, XPReason
+from apps.scheduler.algorithms.sm2 import MIN_EASINESS, SM2State
+from apps.scheduler.models import LearnerAtomState
+
+from ..models import StreakComparison
+from .entity import BatchOutcome, Entity, Rejection
+from .keys import as_date, as_utc, jsonable, legacy_uuid
+from .parents import ParentCheck
+from .practice import USERS, BitIndex, _parent, timestamp_problem
+from .streaks import streaks_recomputed
+from .writer import rows_insert
+
+# v1 point reasons → v2 XP reasons. Anything else is quarantined rather than guessed.
+POINT_REASONS = {
+    "lesson_complete": XPReason.SESSION_COMPLETE,
+    "streak_bonus": XPReason.STREAK_BONUS,
+    "mastery_bonus": XPReason.MASTERY_BONUS,
+}
+
+
+class _PerLearner(Entity):
+    """A table whose rows belong to a learner and (some) to a bit."""
+
+    def __init__(self):
+        self.users = ParentCheck(**USERS)
+        self.index = BitIndex()
+
+    def _problems(self, rows) -> tuple[dict, dict]:
+        return self.users.problems(r.get("user_id") for r in rows), {}
+
+    def _common(self, row, user_problems, *, needs_bit: bool) -> tuple | None:
+        problem = _parent(row, "user_id", "user", user_problems)
+        if problem or not needs_bit:
+            return problem
+        if row.get("bit_id") is None:
+            return "missing_bit", "bit_id is empty.", ""
+        if self.index.get(row["bit_id"]) is None:
+            return "unknown_bit", f"bit {row['bit_id']} is not migrated.", f"bits:{row['bit_id']}"
+        return None
+
+    def _reject(self, outcome, key, problem, row) -> None:
+        outcome.rejections.append(Rejection(key, *problem[:2], jsonable(row), *problem[2:]))
+
+
+class ReviewCards(_PerLearner):
+    """v1's resurfacing queue becomes the SM-2 state of the bit's atom. A learner has one
+    state per atom, so a second card for the same bit is quarantined."""
+
+    name = table = "review_cards"
+    depends_on = ("users", "bits")
+    parallel = False
+
+    def migrated_count(self) -> int:
+        return LearnerAtomState.objects.filter(origin=Origin.LEGACY).count()
+
+    def migrate(self, rows: list[dict]) -> BatchOutcome:
+        outcome = BatchOutcome()
+        user_problems, _ = self._problems(rows)
+        pairs = {
+            (legacy_uuid("users", r.get("user_id")), bit[2])
+            for r in rows
+            if (bit := self.index.get(r.get("bit_id")))
+        }
+        owners = {
+            (learner, atom): key
+            for learner, atom, key in LearnerAtomState.objects.filter(
+                archived_in__isnull=True,
+                learner__in={p[0] for p in pairs},
+                atom__in={p[1] for p in pairs},
+            ).values_list("learner_id", "atom_id", "legacy_key")
+        }
+        new = []
+        for row in rows:
+            key = str(row["id"])
+            problem = self._common(row, user_problems, needs_bit=True) or self._card_problem(row)
+            if problem:
+                self._reject(outcome, key, problem, row)
+                continue
+            learner, atom = legacy_uuid("users", row["user_id"]), self.index.get(row["bit_id"])[2]
+            owner = owners.get((learner, atom))
+            if (learner, atom) in owners and owner != key:
+                held_by = f"card {owner}" if owner else "a v2 review state"
+                self._reject(outcome, key, ("duplicate_review_card", f"Held by {held_by}."), row)
+                continue
+            owners[(learner, atom)] = key
+            if owner == key:
+                outcome.migrated_keys.append(key)
+                continue
+            due, last = as_utc(row["due_at"]), as_utc(row.get("last_reviewed_at"))
+            state = SM2State(
+                easiness=float(row["ease"]),
+                repetitions=int(row.get("repetitions") or 0),
+                interval_days=int(row["interval_days"]),
+                due=due,
+                last_reviewed=last,
+            )
+            new.append(
+                {
+                    "learner_id": learner,
+                    "atom_id": atom,
+                    "state": state.as_dict(),
+                    "due_at": due,
+                    "last_reviewed_at": last,
+                    "reviews": state.repetitions,
+                    "origin": Origin.LEGACY,
+                    "legacy_key": key,
+                }
+            )
+            outcome.migrated_keys.append(key)
+        rows_insert(LearnerAtomState, new)
+        return outcome
+
+    @staticmethod
+    def _card_problem(row) -> tuple | None:
+        ease = row.get("ease")
+        if ease is None or ease < MIN_EASINESS:
+            return "invalid_ease", f"ease {ease} is below SM-2's floor of {MIN_EASINESS}."
+        if row.get("interval_days") is None or row["interval_days"] < 0:
+            return "invalid_interval", f"interval_days {row.get('interval_days')}."
+        try:  # due dates lie ahead by nature: only their presence and form are checked
+            due = as_utc(row.get("due_at"))
+        except ValueError as exc:
+            return "invalid_timestamp", f"due_at: {exc}"
+        if due is None:
+            return "missing_timestamp", "due_at is empty."
+        return timestamp_problem(row.get("last_reviewed_at"), "last_reviewed_at", required=False)
+
+
+class MistakeLogs(_PerLearner):
+    """A mistake log becomes a concept-linked mistake; its subtype is the template code in
+    lower case (``GENDER_AGREEMENT`` → ``gender_agreement``)."""
+
+    name = table = "mistake_logs"
+    depends_on = ("users", "bits")
+
+    def migrated_count(self) -> int:
+        return Mistake.objects.filter(origin=Origin.LEGACY).count()
+
+    def migrate(self, rows: list[dict]) -> BatchOutcome:
+        outcome = BatchOutcome()
+        user_problems, _ = self._problems(rows)
+        new = []
+        for row in rows:
+            key = str(row["id"])
+            subtype = slugify(row.get("template_code") or "").replace("-", "_")[:64]
+            problem = (
+                self._common(row, user_problems, needs_bit=True)
+                or timestamp_problem(row.get("created_at"), "created_at")
+                or (None if subtype else ("missing_template_code", "template_code is empty."))
+            )
+            if problem:
+                self._reject(outcome, key, problem, row)
+                continue
+            new.append(
+                {
+                    "id": legacy_uuid("mistake_logs", key),
+                    "learner_id": legacy_uuid("users", row["user_id"]),
+                    "concept_id": self.index.get(row["bit_id"])[0],
+                    "subtype": subtype,
+                    "raw_text": row.get("raw_text") or "",
+                    "occurred_at": as_utc(row["created_at"]),
+                    "origin": Origin.LEGACY,
+                    "legacy_key": key,
+                }
+            )
+            outcome.migrated_keys.append(key)
+        rows_insert(Mistake, new)
+        return outcome
+
+
+class Points(_PerLearner):
+    name = table = "points"
+    depends_on = ("users",)
+
+    def migrated_count(self) -> int:
+        return XPEvent.objects.filter(origin=Origin.LEGACY).count()
+
+    def migrate(self, rows: list[dict]) -> BatchOutcome:
+        outcome = BatchOutcome()
+        user_problems, _ = self._problems(rows)
+        new = []
+        for row in rows:
+            key = str(row["id"])
+            reason = POINT_REASONS.get(row.get("reason") or "")
+            problem = (
+                self._common(row, user_problems, needs_bit=False)
+                or timestamp_problem(row.get("created_at"), "created_at")
+                or (None if reason else ("unknown_point_reason", f"{row.get('reason')!r}."))
+                or (None if row.get("amount") is not None else ("missing_amount", "No amount."))
+            )
+            if problem:
+                self._reject(outcome, key, problem, row)
+                continue
+            new.append(
+                {
+                    "learner_id": legacy_uuid("users", row["user_id"]),
+                    "amount": int(row["amount"]),
+                    "reason": reason,
+                    "occurred_at": as_utc(row["created_at"]),
+                    "origin": Origin.LEGACY,
+                    "legacy_key": key,
+                }
+            )
+            outcome.migrated_keys.append(key)
+        rows_insert(XPEvent, new)
+        return outcome
+
+
+class UserProfiles(_PerLearner):
+    """Cached streaks are not copied: v2 derives streaks from attempts. Each profile is
+    compared with the streak recomputed as of its ``last_practice_date``, and the comparison
+    is stored (StreakComparison) so staff see every disagreement."""
+
+    name = table = "user_profiles"
+    key_column = "user_id"
+    depends_on = ("users", "attempts", "json_attempts")
+
+    def migrated_count(self) -> int:
+        return StreakComparison.objects.filter(entity=self.name).count()
+
+    def migrate(self, rows: list[dict]) -> BatchOutcome:
+        outcome = BatchOutcome()
+        user_problems, _ = self._problems(rows)
+        valid = []
+        for row in rows:
+            key = str(row["user_id"])
+            problem = self._common(row, user_problems, needs_bit=False)
+            if not problem:
+                try:
+                    as_date(row.get("last_practice_date"))
+                except ValueError as exc:
+                    problem = ("invalid_date", str(exc))
+            if problem:
+                self._reject(outcome, key, problem, row)
+                continue
+            valid.append(row)
+            outcome.migrated_keys.append(key)
+        streak_comparisons_store(
+            self.name,
+            [
+                (str(r["user_id"]), r["user_id"], r.get("current_streak"), r.get("longest_streak"),
+                 as_date(r.get("last_practice_date")))
+                for r in valid
+            ],
+        )  # fmt: skip
+        return outcome
+
+
+def streak_comparisons_store(entity: str, items: list[tuple]) -> None:
+    """items: (legacy_key, legacy user id, v1 current, v1 longest, as-of date or None)."""
+    recomputed = streaks_recomputed(
+        {legacy_uuid("users", uid): as_of for _, uid, _, _, as_of in items}
+    )
+    for key, uid, current, longest, _ in items:
+        v2_current, v2_longest = recomputed[legacy_uuid("users", uid)]
+        StreakComparison.objects.update_or_create(
+            entity=entity,
+            legacy_key=key,
+            defaults={
+                "learner_id": legacy_uuid("users", uid),
+                "v1_current": current,
+                "v1_longest": longest,
+                "v2_current": v2_current,
+                "v2_longest": v2_longest,
+                "agrees": (current, longest) == (v2_current, v2_longest),
+            },
+        )
+
+
+class Tasks(_PerLearner):
+    name = table = "tasks"
+    key_is_text = True
+    depends_on = ("users",)
+
+    def migrated_count(self) -> int:
+        return StudyTask.objects.filter(origin=Origin.LEGACY).count()
+
+    def migrate(self, rows: list[dict]) -> BatchOutcome:
+        outcome = BatchOutcome()
+        user_problems, _ = self._problems(rows)
+        new = []
+        for row in rows:
+            key = str(row["id"])
+            problem = self._common(row, user_problems, needs_bit=False) or timestamp_problem(
+                row.get("due_at"), "due_at", required=False
+            )
+            if not problem and not (row.get("title") or "").strip():
+                problem = ("missing_title", "The task has no title.")
+            signals = {}
+            if not problem and row.get("signals"):
+                try:
+                    signals = json.loads(row["signals"])
+                except json.JSONDecodeError as exc:
+                    problem = ("malformed_signals", f"{exc.msg} at character {exc.pos}.")
+                if not problem and not isinstance(signals, dict):
+                    problem = ("malformed_signals", "signals is not a JSON object.")
+            if problem:
+                self._reject(outcome, key, problem, row)
+                continue
+            new.append(
+                {
+                    "id": legacy_uuid("tasks", key),
+                    "learner_id": legacy_uuid("users", row["user_id"]),
+                    "title": row["title"][:255],
+                    "course": row.get("course") or "",
+                    "due_at": as_utc(row.get("due_at")),
+                    "priority": row.get("priority") or 0,
+                    "status": row.get("status") or "open",
+                    "signals": signals,
+                    "created_at": datetime.now(UTC),
+                    "origin": Origin.LEGACY,
+                    "legacy_key": key,
+                }
+            )
+            outcome.migrated_keys.append(key)
+        rows_insert(StudyTask, new)
+        return outcome
