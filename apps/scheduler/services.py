@@ -21,7 +21,6 @@ from .algorithms.hlr import (
     hlr_half_life,
     hlr_interval_days,
 )
-from .algorithms.irt import p_correct
 from .algorithms.leitner import LeitnerState, leitner_review
 from .algorithms.sm2 import SM2State, sm2_review
 from .hlr_training import hlr_current_weights
@@ -161,11 +160,15 @@ def atom_state_rebuild(
     return row
 
 
+def _logistic(x: float) -> float:
+    return 1.0 / (1.0 + math.exp(-x)) if x >= 0 else math.exp(x) / (1.0 + math.exp(x))
+
+
 def concept_state_observe(row: LearnerConceptState, correct: bool, a: float, b: float, c: float):
     """Move one concept state by one observed answer (in memory; the caller stores it)."""
     # Kept off exactly 0 and 1: a float that rounds to certainty could never come back.
     row.p_known = min(1 - 1e-6, max(1e-6, bkt_update(row.p_known, correct, DEFAULT_BKT)))
-    p = float(p_correct(row.theta, a, b, c))
+    p = c + (1.0 - c) * _logistic(a * (row.theta - b))  # irt.p_correct for one scalar
     information = 1.0 / row.theta_se**2 + a * a * max(p * (1 - p), 1e-6)
     row.theta += (a * ((1.0 if correct else 0.0) - p)) / information
     row.theta = max(-6.0, min(6.0, row.theta))

@@ -10,6 +10,8 @@ keep it. Vectorised numpy would be faster; replaying through the scheduler's own
 guarantees the states are exactly what live reviews would have produced.
 """
 
+from collections import defaultdict
+
 import numpy as np
 
 from apps.accounts.models import User
@@ -25,9 +27,9 @@ from apps.scheduler.hlr_training import hlr_current_weights
 from apps.scheduler.models import LearnerAtomState, LearnerConceptState
 from apps.scheduler.services import (
     DEFAULT_P_KNOWN,
+    SchedulingPolicy,
     concept_state_observe,
     review_state_next,
-    scheduling_policy_for_atom,
 )
 
 from .entity import BatchOutcome, Entity
@@ -77,15 +79,34 @@ class LearnerStates(Entity):
             yield [{"id": pk} for pk in ids]
             after = ids[-1]
 
-    def _atom(self, atom_id) -> tuple:
-        """(concept ids, IRT a, b, c, scheduling policy) of an atom, cached."""
-        if atom_id not in self._atoms:
-            a, b, c = LearningAtom.objects.values_list("irt_a", "irt_b", "irt_c").get(pk=atom_id)
-            concepts = list(
-                AtomConceptWeight.objects.filter(atom_id=atom_id).values_list("concept", flat=True)
+    def _atoms_load(self, atom_ids) -> None:
+        """Cache (concept ids, IRT a, b, c, scheduling policy) for atoms not seen yet; the
+        policy is the course of the atom's first live concept, as for live reviews."""
+        missing = set(atom_ids) - self._atoms.keys()
+        if not missing:
+            return
+        concepts = defaultdict(list)
+        for atom_id, concept_id in AtomConceptWeight.objects.filter(atom__in=missing).values_list(
+            "atom_id", "concept_id"
+        ):
+            concepts[atom_id].append(concept_id)
+        policies = {}
+        for atom_id, *course in (
+            LearningAtom.live_concepts.through.objects.filter(learningatom_id__in=missing)
+            .order_by("concept_id")
+            .values_list(
+                "learningatom_id",
+                "concept__course__default_algorithm",
+                "concept__course__desired_retention",
+                "concept__course__maximum_interval_days",
             )
-            self._atoms[atom_id] = (concepts, a, b, c, scheduling_policy_for_atom(atom_id))
-        return self._atoms[atom_id]
+        ):
+            policies.setdefault(atom_id, SchedulingPolicy(*course))
+        for atom_id, a, b, c in LearningAtom.objects.filter(pk__in=missing).values_list(
+            "pk", "irt_a", "irt_b", "irt_c"
+        ):
+            policy = policies.get(atom_id, SchedulingPolicy())
+            self._atoms[atom_id] = (concepts[atom_id], a, b, c, policy)
 
     def migrate(self, rows: list[dict]) -> BatchOutcome:
         learner_ids = [r["id"] for r in rows]
@@ -104,10 +125,12 @@ class LearnerStates(Entity):
             .order_by("learner", "answered_at", "created_at")
             .values_list("learner_id", "atom_id", "correct", "quality", "answered_at")
         )
+        history = list(history)  # one page of learners: bounded by the page size
+        self._atoms_load({atom_id for _, atom_id, *_ in history})
         atom_states: dict = {}
         concept_states: dict = {}
-        for learner, atom_id, correct, quality, answered in history.iterator(chunk_size=5000):
-            concepts, a, b, c, policy = self._atom(atom_id)
+        for learner, atom_id, correct, quality, answered in history:
+            concepts, a, b, c, policy = self._atoms[atom_id]
             if (learner, atom_id) not in atom_taken:
                 previous = atom_states.get((learner, atom_id))
                 state, due = review_state_next(

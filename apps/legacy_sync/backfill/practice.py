@@ -28,14 +28,18 @@ FUTURE_TOLERANCE = timedelta(days=1)
 QUALITY_RIGHT, QUALITY_WRONG = 4, 1
 
 
-def timestamp_problem(value, label: str, *, required: bool = True) -> tuple[str, str] | None:
+def timestamp_problem(
+    value, label: str, *, required: bool = True, latest=None
+) -> tuple[str, str] | None:
+    """Why a v1 timestamp is unusable, if it is. ``latest`` (now + tolerance) may be passed
+    in by batch code that checks thousands of timestamps."""
     try:
         moment = as_utc(value)
     except ValueError as exc:
         return "invalid_timestamp", f"{label}: {exc}"
     if moment is None:
         return ("missing_timestamp", f"{label} is empty.") if required else None
-    if moment > timezone.now() + FUTURE_TOLERANCE:
+    if moment > (latest or timezone.now() + FUTURE_TOLERANCE):
         return "future_timestamp", f"{label} {moment.isoformat()} is in the future."
     return None
 
@@ -170,6 +174,8 @@ class Attempts(Entity):
         bit_problems = self.bits.problems(unknown_bits)
         splits: dict[str, tuple] = {}
         new = []
+        latest = timezone.now() + FUTURE_TOLERANCE
+        learners: dict = {}
         for row in rows:
             key = str(row["id"])
             bit = self.index.get(row.get("bit_id"))
@@ -177,7 +183,7 @@ class Attempts(Entity):
                 _parent(row, "user_id", "user", user_problems)
                 or self._bit_problem(row, bit, bit_problems)
                 or self._session_problem(row, session_problems)
-                or timestamp_problem(row.get("created_at"), "created_at")
+                or timestamp_problem(row.get("created_at"), "created_at", latest=latest)
             )
             if not problem and row.get("correct") is None:
                 problem = ("missing_verdict", "correct is empty.")
@@ -197,7 +203,8 @@ class Attempts(Entity):
             new.append(
                 {
                     "id": attempt_id,
-                    "learner_id": legacy_uuid("users", row["user_id"]),
+                    "learner_id": learners.get(row["user_id"])
+                    or learners.setdefault(row["user_id"], legacy_uuid("users", row["user_id"])),
                     "atom_id": atom_id,
                     "revision_id": revision_id,
                     "session_id": session_id,

@@ -39,16 +39,23 @@ def rows_insert(model: type[models.Model], rows: Sequence[dict]) -> None:
         if f.attname not in given
     }  # fmt: skip
     json_columns = {f.attname for f in fields if isinstance(f, models.JSONField)}
+    # Defaults are the same for every row: serialise them once.
+    defaults = {
+        name: json.dumps(value) if name in json_columns and value is not None else value
+        for name, value in defaults.items()
+    }
     attnames = [f.attname for f in fields]
     columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
     table = connection.ops.quote_name(model._meta.db_table)
+    dumps = json.dumps
 
     def values(row: dict) -> list:
-        out = []
-        for name in attnames:
-            value = row[name] if name in row else defaults[name]
-            out.append(json.dumps(value) if name in json_columns and value is not None else value)
-        return out
+        return [
+            (dumps(row[name]) if name in json_columns and row[name] is not None else row[name])
+            if name in row
+            else defaults[name]
+            for name in attnames
+        ]
 
     records = [values(row) for row in rows]
     try:
@@ -60,7 +67,7 @@ def rows_insert(model: type[models.Model], rows: Sequence[dict]) -> None:
         ):
             for record in records:
                 copy.write_row(record)
-    except IntegrityError:
+    except (IntegrityError, connection.Database.IntegrityError):  # COPY raises the driver's
         placeholders = ", ".join(["%s"] * len(attnames))
         sql = f"INSERT INTO {table} ({columns}) VALUES ({placeholders}) ON CONFLICT DO NOTHING"  # noqa: S608
         with connection.cursor() as cursor:
