@@ -35,10 +35,23 @@ from apps.scheduler.services import (
 from .entity import BatchOutcome, Entity
 from .writer import rows_insert
 
+LEARNERS_PER_PAGE = 250
 CONCEPT_STATE_FIELDS = (
     "learner_id", "concept_id", "p_known", "theta", "theta_se", "attempts", "correct_attempts",
     "half_life_days", "last_practised_at", "version",
 )  # fmt: skip
+
+
+class ConceptTally:
+    """The fields of a new LearnerConceptState, without a model instance per pair (the
+    backfill makes millions of them; concept_state_observe needs only the attributes)."""
+
+    __slots__ = CONCEPT_STATE_FIELDS
+
+    def __init__(self, learner_id, concept_id):
+        self.learner_id, self.concept_id, self.p_known = learner_id, concept_id, DEFAULT_P_KNOWN
+        self.theta, self.theta_se, self.attempts, self.correct_attempts = 0.0, 1.0, 0, 0
+        self.half_life_days, self.last_practised_at, self.version = None, None, 0
 
 
 def half_life_days(right: int, seen: int, weights) -> float:
@@ -70,6 +83,9 @@ class LearnerStates(Entity):
         )
 
     def pages(self, *, after: str, until: str | None, size: int):
+        # A page holds its learners' whole history in memory: keep it small whatever the
+        # batch size, so memory stays flat.
+        size = min(size, LEARNERS_PER_PAGE)
         learners = User.objects.filter(origin=Origin.LEGACY).order_by("pk")
         while True:
             page = learners.filter(pk__gt=after) if after else learners
@@ -147,9 +163,7 @@ class LearnerStates(Entity):
                     continue
                 row = concept_states.get((learner, concept_id))
                 if row is None:
-                    row = concept_states[(learner, concept_id)] = LearnerConceptState(
-                        learner_id=learner, concept_id=concept_id, p_known=DEFAULT_P_KNOWN
-                    )
+                    row = concept_states[(learner, concept_id)] = ConceptTally(learner, concept_id)
                 concept_state_observe(row, correct, a, b, c)
                 row.last_practised_at = answered
         weights = hlr_current_weights()
