@@ -72,7 +72,9 @@ class OriginTracked(models.Model):
     ``origin_unique_constraint`` so a migrated row can never exist twice.
     """
 
-    origin = models.CharField(max_length=8, choices=Origin.choices, default=Origin.V2)
+    origin = models.CharField(
+        max_length=8, choices=Origin.choices, default=Origin.V2, editable=False
+    )
     legacy_key = models.CharField(max_length=96, null=True, blank=True, editable=False)  # noqa: DJ001 - NULL on v2 rows
 
     class Meta:

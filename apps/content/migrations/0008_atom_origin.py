@@ -21,7 +21,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='learningatom',
             name='origin',
-            field=models.CharField(choices=[('v2', 'V2'), ('legacy', 'Legacy')], default='v2', max_length=8),
+            field=models.CharField(choices=[('v2', 'V2'), ('legacy', 'Legacy')], default='v2', editable=False, max_length=8),
         ),
         migrations.AlterField(
             model_name='atomrevision',

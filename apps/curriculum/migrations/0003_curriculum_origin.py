@@ -18,7 +18,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='concept',
             name='origin',
-            field=models.CharField(choices=[('v2', 'V2'), ('legacy', 'Legacy')], default='v2', max_length=8),
+            field=models.CharField(choices=[('v2', 'V2'), ('legacy', 'Legacy')], default='v2', editable=False, max_length=8),
         ),
         migrations.AddField(
             model_name='course',
@@ -28,7 +28,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='course',
             name='origin',
-            field=models.CharField(choices=[('v2', 'V2'), ('legacy', 'Legacy')], default='v2', max_length=8),
+            field=models.CharField(choices=[('v2', 'V2'), ('legacy', 'Legacy')], default='v2', editable=False, max_length=8),
         ),
         migrations.AddField(
             model_name='unit',
@@ -38,7 +38,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='unit',
             name='origin',
-            field=models.CharField(choices=[('v2', 'V2'), ('legacy', 'Legacy')], default='v2', max_length=8),
+            field=models.CharField(choices=[('v2', 'V2'), ('legacy', 'Legacy')], default='v2', editable=False, max_length=8),
         ),
         migrations.AddConstraint(
             model_name='concept',

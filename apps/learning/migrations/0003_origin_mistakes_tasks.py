@@ -19,7 +19,7 @@ class Migration(migrations.Migration):
         migrations.CreateModel(
             name='Mistake',
             fields=[
-                ('origin', models.CharField(choices=[('v2', 'V2'), ('legacy', 'Legacy')], default='v2', max_length=8)),
+                ('origin', models.CharField(choices=[('v2', 'V2'), ('legacy', 'Legacy')], default='v2', editable=False, max_length=8)),
                 ('legacy_key', models.CharField(blank=True, editable=False, max_length=96, null=True)),
                 ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
                 ('subtype', models.SlugField(max_length=64)),
@@ -34,7 +34,7 @@ class Migration(migrations.Migration):
         migrations.CreateModel(
             name='StudyTask',
             fields=[
-                ('origin', models.CharField(choices=[('v2', 'V2'), ('legacy', 'Legacy')], default='v2', max_length=8)),
+                ('origin', models.CharField(choices=[('v2', 'V2'), ('legacy', 'Legacy')], default='v2', editable=False, max_length=8)),
                 ('legacy_key', models.CharField(blank=True, editable=False, max_length=96, null=True)),
                 ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
                 ('title', models.CharField(max_length=255)),
@@ -57,7 +57,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='attempt',
             name='origin',
-            field=models.CharField(choices=[('v2', 'V2'), ('legacy', 'Legacy')], default='v2', max_length=8),
+            field=models.CharField(choices=[('v2', 'V2'), ('legacy', 'Legacy')], default='v2', editable=False, max_length=8),
         ),
         migrations.AddField(
             model_name='studysession',
@@ -67,7 +67,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='studysession',
             name='origin',
-            field=models.CharField(choices=[('v2', 'V2'), ('legacy', 'Legacy')], default='v2', max_length=8),
+            field=models.CharField(choices=[('v2', 'V2'), ('legacy', 'Legacy')], default='v2', editable=False, max_length=8),
         ),
         migrations.AddField(
             model_name='xpevent',
@@ -77,7 +77,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='xpevent',
             name='origin',
-            field=models.CharField(choices=[('v2', 'V2'), ('legacy', 'Legacy')], default='v2', max_length=8),
+            field=models.CharField(choices=[('v2', 'V2'), ('legacy', 'Legacy')], default='v2', editable=False, max_length=8),
         ),
         migrations.AlterField(
             model_name='xpevent',

@@ -1,0 +1,110 @@
+"""Scheduler state initialised from migrated history (backfill/learner_states.py), so a
+migrated learner does not start as a beginner."""
+
+from collections import defaultdict
+
+import pytest
+
+from apps.core.models import Origin
+from apps.learning.models import Attempt
+from apps.legacy_sync.legacy_models import LegacyReviewCard
+from apps.scheduler.models import HalfLifeModel, LearnerAtomState, LearnerConceptState
+from apps.scheduler.services import DEFAULT_P_KNOWN
+
+from .backfill_helpers import WITHOUT_FLASHCARDS, backfill, dirty_legacy_build
+
+pytestmark = pytest.mark.django_db(databases=["default", "legacy"], transaction=True)
+
+
+def cold_start_half_life(right: int, seen: int) -> float:
+    """The seed's rule while no HLR model is trained."""
+    accuracy = right / seen
+    return 7.0 if accuracy >= 0.85 else 3.0 if accuracy >= 0.6 else 1.0
+
+
+def history() -> dict[tuple[str, str], list[tuple[bool, object]]]:
+    """{(learner legacy key, bit id): [(correct, answered_at), ...] in answer order}"""
+    answers = defaultdict(list)
+    for learner, atom, correct, answered in Attempt.objects.filter(
+        origin=Origin.LEGACY
+    ).order_by("answered_at").values_list(
+        "learner__legacy_key", "atom__legacy_key", "correct", "answered_at"
+    ):
+        answers[(learner, atom.removeprefix("bit:"))].append((correct, answered))
+    return answers
+
+
+def test_concept_states_are_replayed_from_every_migrated_attempt(tmp_path):
+    # given migrated learners with v1 history (database and JSON attempts), no HLR model
+    dirty_legacy_build(tmp_path)
+    assert not HalfLifeModel.objects.exists()
+
+    backfill(tmp_path, names=WITHOUT_FLASHCARDS)
+
+    answers = history()
+    assert len(answers) > 100
+    states = {
+        (s.learner.legacy_key, s.concept.legacy_key): s
+        for s in LearnerConceptState.objects.select_related("learner", "concept")
+    }
+    # one concept state per learner and bit practised, and no other
+    assert set(states) == set(answers)
+    for pair, seen in answers.items():
+        state = states[pair]
+        right = sum(correct for correct, _ in seen)
+        assert (state.attempts, state.correct_attempts) == (len(seen), right), pair
+        assert state.half_life_days == cold_start_half_life(right, len(seen)), pair
+        assert state.p_known != DEFAULT_P_KNOWN == 0.2, pair
+        assert state.last_practised_at == seen[-1][1], pair
+        assert state.version == len(seen), pair
+    # a learner who got a bit right every time knows it better than one who never did
+    always = [states[p].p_known for p, s in answers.items() if all(c for c, _ in s)]
+    never = [states[p].p_known for p, s in answers.items() if not any(c for c, _ in s)]
+    assert always and never and min(always) > max(never)
+    # and the half-lives span the rule's three values
+    assert {s.half_life_days for s in states.values()} == {1.0, 3.0, 7.0}
+
+
+def test_bit_card_states_are_replayed_with_sm2_unless_a_review_card_gave_one(tmp_path):
+    dirty_legacy_build(tmp_path)
+
+    backfill(tmp_path, names=WITHOUT_FLASHCARDS)
+
+    answers = history()
+    cards = {
+        (str(user), str(bit)): (str(pk), repetitions)
+        for pk, user, bit, repetitions in LegacyReviewCard.objects.values_list(
+            "pk", "user_id", "bit_id", "repetitions"
+        )
+    }
+    states = {
+        (s.learner.legacy_key, s.atom.legacy_key.removeprefix("bit:")): s
+        for s in LearnerAtomState.objects.select_related("learner", "atom")
+    }
+    from_cards = replayed = 0
+    for pair, seen in answers.items():
+        state = states[pair]
+        assert state.state["algorithm"] == "sm2", pair
+        if state.origin == Origin.LEGACY:  # v1's review card: kept as v1 scheduled it
+            assert (state.legacy_key, state.reviews) == cards[pair], pair
+            from_cards += 1
+            continue
+        assert state.reviews == len(seen), pair
+        assert state.lapses == sum(not correct for correct, _ in seen), pair
+        assert state.last_reviewed_at == seen[-1][1], pair
+        if len({at for _, at in seen}) == len(seen):  # answers at one instant: order is moot
+            assert state.state["repetitions"] == _sm2_streak(seen), pair
+        assert state.due_at > state.last_reviewed_at
+        replayed += 1
+    assert replayed > 100 and from_cards >= 1
+    # every migrated review card is a state, practised or not
+    migrated_cards = LearnerAtomState.objects.filter(origin=Origin.LEGACY).count()
+    assert migrated_cards == 111  # 120 cards, 9 of quarantined users
+
+
+def _sm2_streak(seen) -> int:
+    """SM-2's repetition count: right answers since the last wrong one."""
+    streak = 0
+    for correct, _ in seen:
+        streak = streak + 1 if correct else 0
+    return streak
