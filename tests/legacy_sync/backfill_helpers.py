@@ -81,7 +81,9 @@ def quarantine() -> dict[tuple[str, str], tuple[str, str]]:
 def seen_counts() -> dict[tuple[str, str], int]:
     return dict(
         ((entity, key), n)
-        for entity, key, n in QuarantinedRow.objects.values_list("entity", "legacy_key", "seen_count")
+        for entity, key, n in QuarantinedRow.objects.values_list(
+            "entity", "legacy_key", "seen_count"
+        )
     )
 
 
@@ -97,10 +99,14 @@ def migration_snapshot() -> dict:
     return {
         "attempts": sorted(
             Attempt.objects.values_list(
-                "legacy_key", "learner__legacy_key", "atom__legacy_key", "session__legacy_key",
-                "correct", "answered_at",
+                "legacy_key",
+                "learner__legacy_key",
+                "atom__legacy_key",
+                "session__legacy_key",
+                "correct",
+                "answered_at",
             )
-        ),  # fmt: skip
+        ),
         "sessions": sorted(
             StudySession.objects.values_list(
                 "legacy_key", "learner__legacy_key", "course__legacy_key", "started_at"
@@ -111,7 +117,9 @@ def migration_snapshot() -> dict:
                 "entity", "legacy_key", "reason", "blocked_by", "seen_count"
             )
         ),
-        "merged": sorted(MergedLegacyRow.objects.values_list("entity", "legacy_key", "merged_into")),
+        "merged": sorted(
+            MergedLegacyRow.objects.values_list("entity", "legacy_key", "merged_into")
+        ),
         "atom_states": sorted(
             (learner, atom, reviews, lapses, sorted(state.items()))
             for learner, atom, reviews, lapses, state in LearnerAtomState.objects.values_list(
@@ -122,11 +130,15 @@ def migration_snapshot() -> dict:
             (learner, concept, n, right, round(p_known, 9), half_life)
             for learner, concept, n, right, p_known, half_life in (
                 LearnerConceptState.objects.values_list(
-                    "learner__legacy_key", "concept__legacy_key", "attempts",
-                    "correct_attempts", "p_known", "half_life_days",
+                    "learner__legacy_key",
+                    "concept__legacy_key",
+                    "attempts",
+                    "correct_attempts",
+                    "p_known",
+                    "half_life_days",
                 )
             )
-        ),  # fmt: skip
+        ),
         "streaks": sorted(
             StreakComparison.objects.values_list("entity", "legacy_key", "v2_current", "v2_longest")
         ),

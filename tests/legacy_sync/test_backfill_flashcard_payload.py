@@ -28,7 +28,13 @@ from apps.legacy_sync.backfill.curriculum import flashcard_payload
             {"correct_order": [2, 0, 1]},
             [],
         ),
-        ("  die Katze ", "flashcard", {"front": "cat?", "back": "die Katze"}, {"pass_quality": 3}, []),
+        (
+            "  die Katze ",
+            "flashcard",
+            {"front": "cat?", "back": "die Katze"},
+            {"pass_quality": 3},
+            [],
+        ),
     ],
     ids=["mcq", "parsons", "flashcard"],
 )

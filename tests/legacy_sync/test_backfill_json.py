@@ -86,10 +86,9 @@ def test_json_entry_repeating_a_db_attempt_is_merged_into_it_not_copied(tmp_path
 @pytest.mark.xfail(
     strict=True,
     reason=(
-        "fixture bug: apps/legacy_sync/fixture.py _write_json_files appends the copy of the "
-        "last DB attempt to attempts_1.json although that attempt belongs to another user "
-        "(user 6 for seed 1), so the 'same learner' dedupe rule cannot merge it and a second "
-        "Attempt json:00000001:000005 is created"
+        "fixture bug: _write_json_files appends the copy of the last DB attempt to "
+        "attempts_1.json although that attempt belongs to another user, so the 'same learner' "
+        "dedupe rule cannot merge it"
     ),
 )
 def test_dirty_fixtures_json_copy_of_a_db_attempt_is_merged(tmp_path):

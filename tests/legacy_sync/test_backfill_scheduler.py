@@ -25,10 +25,10 @@ def cold_start_half_life(right: int, seen: int) -> float:
 def history() -> dict[tuple[str, str], list[tuple[bool, object]]]:
     """{(learner legacy key, bit id): [(correct, answered_at), ...] in answer order}"""
     answers = defaultdict(list)
-    for learner, atom, correct, answered in Attempt.objects.filter(
-        origin=Origin.LEGACY
-    ).order_by("answered_at").values_list(
-        "learner__legacy_key", "atom__legacy_key", "correct", "answered_at"
+    for learner, atom, correct, answered in (
+        Attempt.objects.filter(origin=Origin.LEGACY)
+        .order_by("answered_at")
+        .values_list("learner__legacy_key", "atom__legacy_key", "correct", "answered_at")
     ):
         answers[(learner, atom.removeprefix("bit:"))].append((correct, answered))
     return answers

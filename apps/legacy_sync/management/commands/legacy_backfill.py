@@ -62,7 +62,11 @@ class Command(BaseCommand):
                 f"  {name:<15} {entry.get('migrated', 0):>10,} migrated "
                 f"{entry.get('quarantined', 0):>7,} quarantined  ({entry['rate']:,.0f} rows/s)"
             )
-        failures = [r for r in conservation_report(json_dir=json_dir) if not r["holds"]]
+        failures = [
+            r
+            for r in conservation_report(json_dir=json_dir)
+            if not r["holds"] and r["entity"] in run.entities
+        ]
         for row in failures:
             self.stderr.write(
                 f"Conservation fails for {row['entity']}: legacy {row['legacy']} ≠ migrated "
