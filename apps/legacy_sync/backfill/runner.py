@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable
 
 from django.db import transaction
-from django.db.models import Sum
+from django.db.models import F, Sum
 from django.utils import timezone
 
 from ..models import BackfillCheckpoint, BackfillRun, BackfillStatus, QuarantinedRow
@@ -58,17 +58,13 @@ def entity_range_backfill(
             quarantine_store(entity.name, outcome.rejections)
             quarantine_release(entity.name, quarantined.intersection(outcome.migrated_keys))
             BackfillCheckpoint.objects.filter(pk=checkpoint.pk).update(
-                last_key=entity.key_of(rows[-1]), rows_seen=_plus(len(rows)), finished=False
+                last_key=entity.key_of(rows[-1]),
+                rows_seen=F("rows_seen") + len(rows),
+                finished=False,
             )
         if on_batch:
             on_batch(len(rows))
     BackfillCheckpoint.objects.filter(pk=checkpoint.pk).update(finished=True)
-
-
-def _plus(n: int):
-    from django.db.models import F
-
-    return F("rows_seen") + n
 
 
 def rows_seen(entity: str) -> int:
