@@ -4,6 +4,8 @@ runs with their per-entity progress, checkpoints, merged rows and streak compari
 from django.contrib import admin, messages
 from django.utils.html import format_html, format_html_join
 
+from apps.core.admin import ReadOnlyAdmin
+
 from .backfill.quarantine import quarantine_retry
 from .models import (
     BackfillCheckpoint,
@@ -12,19 +14,6 @@ from .models import (
     QuarantinedRow,
     StreakComparison,
 )
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Bookkeeping the backfill writes; staff look, never edit."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(QuarantinedRow)
@@ -75,7 +64,9 @@ class BackfillRunAdmin(ReadOnlyAdmin):
     list_filter = ("status", "mode")
     fields = ("started_at", "finished_at", "status", "mode", "batch_size", "failure",
               "progress_table")  # fmt: skip
-    readonly_fields = fields
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.fields
 
     @admin.display(description="Progress per entity")
     def progress_table(self, run):

@@ -291,7 +291,10 @@ def _write_json_files(json_dir: Path, rng, users, bits, last_attempt, dirty, rep
     folder.mkdir(parents=True, exist_ok=True)
     streaks = {}
     files = 0
-    for uid in range(1, users + 1, 10):
+    file_users = list(range(1, users + 1, 10))
+    if dirty and last_attempt and last_attempt[2] not in file_users:
+        file_users.append(last_attempt[2])  # the learner whose answer v1 also kept in JSON
+    for uid in file_users:
         entries = [
             {
                 "exercise_id": int(1 + (uid * 13 + k) % bits),
@@ -301,8 +304,8 @@ def _write_json_files(json_dir: Path, rng, users, bits, last_attempt, dirty, rep
             }
             for k in range(5)
         ]
-        if dirty and uid == 1 and last_attempt:
-            row = last_attempt  # the same answer v1 also stored in the database
+        if dirty and last_attempt and uid == last_attempt[2]:
+            row = last_attempt  # the same answer v1 also stored in the database, in its user's file
             entries.append(
                 {
                     "exercise_id": row[3],
@@ -314,6 +317,8 @@ def _write_json_files(json_dir: Path, rng, users, bits, last_attempt, dirty, rep
             report.dirty["json_attempt_duplicates_db"] += 1
         (folder / f"attempts_{uid}.json").write_text(json.dumps(entries))
         files += 1
+        if uid % 10 != 1:
+            continue  # streaks.json covers the sampled learners only
         key = f"user_{uid}" if (dirty and uid % 20 == 1) else str(uid)
         if key.startswith("user_"):
             report.dirty["user_key_prefixed"] += 1

@@ -39,12 +39,11 @@ def conservation_of(name: str, json_dir) -> dict:
 
 
 def test_json_entry_repeating_a_db_attempt_is_merged_into_it_not_copied(tmp_path):
-    # given the last DB attempt repeated in its learner's JSON file: once exactly, once with
-    # the timestamp cut to whole seconds, and once two seconds later (a different answer)
+    # given the last DB attempt repeated in its learner's JSON file: once by the dirty fixture,
+    # then once exactly, once with the timestamp cut to whole seconds, and once two seconds
+    # later (a different answer)
     dirty_legacy_build(tmp_path)
     last = LegacyAttempt.objects.order_by("-pk").first()
-    first_file = entries_of(tmp_path, 1)
-    entries_write(tmp_path, 1, first_file[:-1])  # the fixture's copy sits in user 1's file
     answer = {"exercise_id": last.bit_id, "is_correct": last.correct, "user_answer": "x"}
     at = last.created_at.replace(tzinfo=None)
     own = entries_of(tmp_path, last.user_id)
@@ -54,6 +53,7 @@ def test_json_entry_repeating_a_db_attempt_is_merged_into_it_not_copied(tmp_path
         answer | {"timestamp": iso_z(at.replace(microsecond=0))},
         answer | {"timestamp": iso_z(at + timedelta(seconds=2))},
     ])  # fmt: skip
+    fixture_copy_key = f"{last.user_id:08d}:{len(own) - 1:06d}"
     key = f"{last.user_id:08d}:{len(own):06d}"
     truncated_key = f"{last.user_id:08d}:{len(own) + 1:06d}"
     later_key = f"{last.user_id:08d}:{len(own) + 2:06d}"
@@ -61,12 +61,16 @@ def test_json_entry_repeating_a_db_attempt_is_merged_into_it_not_copied(tmp_path
     # when the backfill runs
     backfill(tmp_path, names=JSON_STAGES)
 
-    # then both copies are recorded as merged into the DB attempt, by the documented rule
+    # then every copy is recorded as merged into the DB attempt, by the documented rule
     merged = {
         m.legacy_key: (m.merged_into, m.rule)
         for m in MergedLegacyRow.objects.filter(entity="json_attempts")
     }
-    assert merged == {key: (str(last.pk), DEDUPE_RULE), truncated_key: (str(last.pk), DEDUPE_RULE)}
+    assert merged == {
+        fixture_copy_key: (str(last.pk), DEDUPE_RULE),
+        key: (str(last.pk), DEDUPE_RULE),
+        truncated_key: (str(last.pk), DEDUPE_RULE),
+    }
     assert DEDUPE_RULE == "same_learner_bit_verdict_within_1s"
     assert not Attempt.objects.filter(legacy_key__in=[f"json:{key}", f"json:{truncated_key}"])
     same_answer = Attempt.objects.filter(
@@ -83,19 +87,11 @@ def test_json_entry_repeating_a_db_attempt_is_merged_into_it_not_copied(tmp_path
     assert row["holds"] and row["migrated"] == row["legacy"] == 20 + len(own) + 3
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "fixture bug: _write_json_files appends the copy of the last DB attempt to "
-        "attempts_1.json although that attempt belongs to another user, so the 'same learner' "
-        "dedupe rule cannot merge it"
-    ),
-)
 def test_dirty_fixtures_json_copy_of_a_db_attempt_is_merged(tmp_path):
     report = dirty_legacy_build(tmp_path)
     assert report.dirty["json_attempt_duplicates_db"] == 1
     last = LegacyAttempt.objects.order_by("-pk").first()
-    copy_key = f"00000001:{len(entries_of(tmp_path, 1)) - 1:06d}"
+    copy_key = f"{last.user_id:08d}:{len(entries_of(tmp_path, last.user_id)) - 1:06d}"
 
     backfill(tmp_path, names=JSON_STAGES)
 

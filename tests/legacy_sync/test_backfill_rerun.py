@@ -29,7 +29,7 @@ def test_second_run_and_full_reread_change_nothing(tmp_path):
     dirty_legacy_build(tmp_path)
     backfill(tmp_path)
     counts, seen, snapshot = v2_counts(), seen_counts(), migration_snapshot()
-    assert counts["attempts"] == 365 + 20 + 1  # v1 database + JSON files
+    assert counts["attempts"] == 365 + 25  # v1 database + JSON files (one JSON entry merged)
     assert set(seen.values()) == {1}
 
     # when it runs again, then every entity resumes past its last key: nothing changes,
@@ -103,7 +103,7 @@ def test_run_resumed_after_a_crash_between_batches_ends_like_a_clean_run(tmp_pat
     dirty_legacy_build(tmp_path / "clean")
     backfill(tmp_path / "clean", names=WITHOUT_FLASHCARDS)
     clean = migration_snapshot()
-    assert len(clean["attempts"]) == 365 + 21 and clean["concept_states"]
+    assert len(clean["attempts"]) == 365 + 25 and clean["concept_states"]
     for part in clean:
         assert after_resume[part] == clean[part], part
     report = {r["entity"]: r for r in conservation_report(json_dir=tmp_path / "clean")}

@@ -23,6 +23,10 @@ class BatchOutcome:
     migrated_keys: list[str] = field(default_factory=list)
     rejections: list[Rejection] = field(default_factory=list)
 
+    def reject(self, key: str, problem: tuple, raw: dict) -> None:
+        """``problem`` is (reason, detail) or (reason, detail, blocked_by)."""
+        self.rejections.append(Rejection(key, problem[0], problem[1], raw, *problem[2:]))
+
 
 class Entity(ABC):
     """One legacy table (or JSON file family) and how its rows become v2 rows.

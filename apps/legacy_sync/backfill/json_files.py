@@ -17,9 +17,9 @@ from apps.core.models import Origin
 from apps.learning.models import Attempt
 
 from ..models import MergedLegacyRow, StreakComparison
-from .entity import BatchOutcome, Entity, Rejection
+from .entity import BatchOutcome, Entity
 from .keys import as_date, as_utc, legacy_uuid, parse_user_key
-from .parents import ParentCheck
+from .parents import ParentCheck, parent_problem
 from .practice import QUALITY_RIGHT, QUALITY_WRONG, USERS, BitIndex
 from .records import streak_comparisons_store
 from .writer import rows_insert
@@ -121,7 +121,7 @@ class JsonAttempts(_JsonEntity):
                 continue
             problem = row.get("problem") or self._problem(row, user_problems)
             if problem:
-                outcome.rejections.append(Rejection(key, problem[0], problem[1], row, *problem[2:]))
+                outcome.reject(key, problem, row)
                 continue
             entry = row["entry"]
             learner = legacy_uuid("users", row["user_id"])
@@ -159,9 +159,9 @@ class JsonAttempts(_JsonEntity):
 
     def _problem(self, row: dict, user_problems: dict) -> tuple | None:
         entry = row["entry"]
-        if row["user_id"] in user_problems:
-            reason, blocked = user_problems[row["user_id"]]
-            return reason, f"user {row['user_id']}.", blocked
+        problem = parent_problem(row, "user_id", "user", user_problems)
+        if problem:
+            return problem
         if not isinstance(entry, dict):
             return "invalid_json_attempt", "The entry is not an object."
         if not isinstance(entry.get("is_correct"), bool):
@@ -237,7 +237,7 @@ class JsonStreaks(_JsonEntity):
                 except (ValueError, TypeError) as exc:
                     problem = ("invalid_date", str(exc))
             if problem:
-                outcome.rejections.append(Rejection(key, problem[0], problem[1], row, *problem[2:]))
+                outcome.reject(key, problem, row)
                 continue
             valid.append(
                 (key, uid, entry.get("current_streak"), entry.get("longest_streak"), as_of)

@@ -50,3 +50,15 @@ class ParentCheck:
             else:
                 problems[key] = (f"unknown_{self.entity.rstrip('s')}", "")
         return problems
+
+
+def parent_problem(row: dict, column: str, label: str, problems: dict) -> tuple | None:
+    """(reason, detail, blocked_by) when the row's parent (``row[column]``) is missing or not
+    migrated, from ``ParentCheck.problems``."""
+    value = row.get(column)
+    if value is None:
+        return f"missing_{label}", f"{column} is empty.", ""
+    if value in problems:
+        reason, blocked = problems[value]
+        return reason, f"{label} {value}.", blocked
+    return None

@@ -11,7 +11,7 @@ from django.utils import timezone
 from apps.accounts.models import User, normalize_email_address
 from apps.core.models import Origin
 
-from .entity import BatchOutcome, Entity, Rejection
+from .entity import BatchOutcome, Entity
 from .keys import as_utc, jsonable, legacy_uuid
 from .writer import rows_insert
 
@@ -55,7 +55,7 @@ class Users(Entity):
                 outcome.migrated_keys.append(key)
                 continue
             if problem:
-                outcome.rejections.append(Rejection(key, *problem, raw=jsonable(row)))
+                outcome.reject(key, problem, jsonable(row))
                 continue
             owners[email] = key
             new.append(

@@ -18,9 +18,9 @@ from apps.curriculum.models import Concept, Unit
 from apps.learning.models import Attempt, StudySession
 
 from .curriculum import BIT_CARD_PREFIX
-from .entity import BatchOutcome, Entity, Rejection
+from .entity import BatchOutcome, Entity
 from .keys import as_utc, jsonable, legacy_uuid
-from .parents import ParentCheck
+from .parents import ParentCheck, parent_problem
 from .writer import rows_insert
 
 # Clocks drift; a timestamp further ahead than this is v1 junk, not a fast clock.
@@ -101,8 +101,8 @@ class Sessions(Entity):
         for row in rows:
             key = str(row["id"])
             problem = (
-                _parent(row, "user_id", "user", user_problems)
-                or _parent(row, "chapter_id", "chapter", chapter_problems)
+                parent_problem(row, "user_id", "user", user_problems)
+                or parent_problem(row, "chapter_id", "chapter", chapter_problems)
                 or timestamp_problem(row.get("started_at"), "started_at")
                 or timestamp_problem(row.get("completed_at"), "completed_at", required=False)
             )
@@ -112,7 +112,7 @@ class Sessions(Entity):
                 if completed and completed < started:
                     problem = ("completed_before_started", f"{completed} < {started}.")
             if problem:
-                outcome.rejections.append(Rejection(key, *problem[:2], jsonable(row), *problem[2:]))
+                outcome.reject(key, problem, jsonable(row))
                 continue
             new.append(
                 {
@@ -129,17 +129,6 @@ class Sessions(Entity):
             outcome.migrated_keys.append(key)
         rows_insert(StudySession, new)
         return outcome
-
-
-def _parent(row: dict, column: str, label: str, problems: dict) -> tuple | None:
-    """(reason, detail, blocked_by) when the row's parent is missing or not migrated."""
-    value = row.get(column)
-    if value is None:
-        return f"missing_{label}", f"{column} is empty.", ""
-    if value in problems:
-        reason, blocked = problems[value]
-        return reason, f"{label} {value}.", blocked
-    return None
 
 
 class Attempts(Entity):
@@ -180,7 +169,7 @@ class Attempts(Entity):
             key = str(row["id"])
             bit = self.index.get(row.get("bit_id"))
             problem = (
-                _parent(row, "user_id", "user", user_problems)
+                parent_problem(row, "user_id", "user", user_problems)
                 or self._bit_problem(row, bit, bit_problems)
                 or self._session_problem(row, session_problems)
                 or timestamp_problem(row.get("created_at"), "created_at", latest=latest)
@@ -188,7 +177,7 @@ class Attempts(Entity):
             if not problem and row.get("correct") is None:
                 problem = ("missing_verdict", "correct is empty.")
             if problem:
-                outcome.rejections.append(Rejection(key, *problem[:2], jsonable(row), *problem[2:]))
+                outcome.reject(key, problem, jsonable(row))
                 continue
             concept_id, chapter, atom_id, revision_id = bit
             session_id = None
@@ -281,6 +270,6 @@ def split_sessions_create(splits: dict[str, tuple]) -> None:
                 "legacy_key": key,
             }
             for key, (sid, concept_id) in splits.items()
-            if (original := originals[legacy_uuid("sessions", sid)])
+            for original in [originals[legacy_uuid("sessions", sid)]]
         ],
     )

@@ -2,8 +2,9 @@
 planner tasks."""
 
 import json
-from datetime import UTC, datetime
+from abc import abstractmethod
 
+from django.utils import timezone
 from django.utils.text import slugify
 
 from apps.core.models import Origin
@@ -12,10 +13,10 @@ from apps.scheduler.algorithms.sm2 import MIN_EASINESS, SM2State
 from apps.scheduler.models import LearnerAtomState
 
 from ..models import StreakComparison
-from .entity import BatchOutcome, Entity, Rejection
+from .entity import BatchOutcome, Entity
 from .keys import as_date, as_utc, jsonable, legacy_uuid
-from .parents import ParentCheck
-from .practice import USERS, BitIndex, _parent, timestamp_problem
+from .parents import ParentCheck, parent_problem
+from .practice import USERS, BitIndex, timestamp_problem
 from .streaks import streaks_recomputed
 from .writer import rows_insert
 
@@ -28,18 +29,25 @@ POINT_REASONS = {
 
 
 class _PerLearner(Entity):
-    """A table whose rows belong to a learner and (some) to a bit."""
+    """A table whose rows belong to a learner and (some) to a bit.
+
+    Row-by-row tables derive from _RowByRow; tables that compare rows with each other
+    (review cards, profiles) write their own ``migrate``.
+    """
+
+    model = None
+    needs_bit = False
 
     def __init__(self):
         self.users = ParentCheck(**USERS)
         self.index = BitIndex()
 
-    def _problems(self, rows) -> tuple[dict, dict]:
-        return self.users.problems(r.get("user_id") for r in rows), {}
+    def migrated_count(self) -> int:
+        return self.model.objects.filter(origin=Origin.LEGACY).count()
 
-    def _common(self, row, user_problems, *, needs_bit: bool) -> tuple | None:
-        problem = _parent(row, "user_id", "user", user_problems)
-        if problem or not needs_bit:
+    def _common(self, row, user_problems) -> tuple | None:
+        problem = parent_problem(row, "user_id", "user", user_problems)
+        if problem or not self.needs_bit:
             return problem
         if row.get("bit_id") is None:
             return "missing_bit", "bit_id is empty.", ""
@@ -47,8 +55,32 @@ class _PerLearner(Entity):
             return "unknown_bit", f"bit {row['bit_id']} is not migrated.", f"bits:{row['bit_id']}"
         return None
 
-    def _reject(self, outcome, key, problem, row) -> None:
-        outcome.rejections.append(Rejection(key, *problem[:2], jsonable(row), *problem[2:]))
+
+class _RowByRow(_PerLearner):
+    """Each row migrates on its own: say why it cannot (``row_problem``) and what it becomes
+    (``v2_row``); the loop, quarantine and bulk write are shared."""
+
+    def row_problem(self, row: dict) -> tuple | None:
+        return None
+
+    @abstractmethod
+    def v2_row(self, row: dict, key: str) -> dict:
+        """The v2 row's fields (origin and legacy key are added)."""
+
+    def migrate(self, rows: list[dict]) -> BatchOutcome:
+        outcome = BatchOutcome()
+        user_problems = self.users.problems(r.get("user_id") for r in rows)
+        new = []
+        for row in rows:
+            key = self.key_of(row)
+            problem = self._common(row, user_problems) or self.row_problem(row)
+            if problem:
+                outcome.reject(key, problem, jsonable(row))
+                continue
+            new.append({**self.v2_row(row, key), "origin": Origin.LEGACY, "legacy_key": key})
+            outcome.migrated_keys.append(key)
+        rows_insert(self.model, new)
+        return outcome
 
 
 class ReviewCards(_PerLearner):
@@ -59,12 +91,12 @@ class ReviewCards(_PerLearner):
     depends_on = ("users", "bits")
     parallel = False
 
-    def migrated_count(self) -> int:
-        return LearnerAtomState.objects.filter(origin=Origin.LEGACY).count()
+    model = LearnerAtomState
+    needs_bit = True
 
     def migrate(self, rows: list[dict]) -> BatchOutcome:
         outcome = BatchOutcome()
-        user_problems, _ = self._problems(rows)
+        user_problems = self.users.problems(r.get("user_id") for r in rows)
         pairs = {
             (legacy_uuid("users", r.get("user_id")), bit[2])
             for r in rows
@@ -81,15 +113,15 @@ class ReviewCards(_PerLearner):
         new = []
         for row in rows:
             key = str(row["id"])
-            problem = self._common(row, user_problems, needs_bit=True) or self._card_problem(row)
+            problem = self._common(row, user_problems) or self._card_problem(row)
             if problem:
-                self._reject(outcome, key, problem, row)
+                outcome.reject(key, problem, jsonable(row))
                 continue
             learner, atom = legacy_uuid("users", row["user_id"]), self.index.get(row["bit_id"])[2]
             owner = owners.get((learner, atom))
             if (learner, atom) in owners and owner != key:
                 held_by = f"card {owner}" if owner else "a v2 review state"
-                self._reject(outcome, key, ("duplicate_review_card", f"Held by {held_by}."), row)
+                outcome.reject(key, ("duplicate_review_card", f"Held by {held_by}."), jsonable(row))
                 continue
             owners[(learner, atom)] = key
             if owner == key:
@@ -135,84 +167,54 @@ class ReviewCards(_PerLearner):
         return timestamp_problem(row.get("last_reviewed_at"), "last_reviewed_at", required=False)
 
 
-class MistakeLogs(_PerLearner):
+class MistakeLogs(_RowByRow):
     """A mistake log becomes a concept-linked mistake; its subtype is the template code in
     lower case (``GENDER_AGREEMENT`` → ``gender_agreement``)."""
 
     name = table = "mistake_logs"
     depends_on = ("users", "bits")
+    model = Mistake
+    needs_bit = True
 
-    def migrated_count(self) -> int:
-        return Mistake.objects.filter(origin=Origin.LEGACY).count()
+    @staticmethod
+    def subtype(row: dict) -> str:
+        return slugify(row.get("template_code") or "").replace("-", "_")[:64]
 
-    def migrate(self, rows: list[dict]) -> BatchOutcome:
-        outcome = BatchOutcome()
-        user_problems, _ = self._problems(rows)
-        new = []
-        for row in rows:
-            key = str(row["id"])
-            subtype = slugify(row.get("template_code") or "").replace("-", "_")[:64]
-            problem = (
-                self._common(row, user_problems, needs_bit=True)
-                or timestamp_problem(row.get("created_at"), "created_at")
-                or (None if subtype else ("missing_template_code", "template_code is empty."))
-            )
-            if problem:
-                self._reject(outcome, key, problem, row)
-                continue
-            new.append(
-                {
-                    "id": legacy_uuid("mistake_logs", key),
-                    "learner_id": legacy_uuid("users", row["user_id"]),
-                    "concept_id": self.index.get(row["bit_id"])[0],
-                    "subtype": subtype,
-                    "raw_text": row.get("raw_text") or "",
-                    "occurred_at": as_utc(row["created_at"]),
-                    "origin": Origin.LEGACY,
-                    "legacy_key": key,
-                }
-            )
-            outcome.migrated_keys.append(key)
-        rows_insert(Mistake, new)
-        return outcome
+    def row_problem(self, row: dict) -> tuple | None:
+        return timestamp_problem(row.get("created_at"), "created_at") or (
+            None if self.subtype(row) else ("missing_template_code", "template_code is empty.")
+        )
+
+    def v2_row(self, row: dict, key: str) -> dict:
+        return {
+            "id": legacy_uuid("mistake_logs", key),
+            "learner_id": legacy_uuid("users", row["user_id"]),
+            "concept_id": self.index.get(row["bit_id"])[0],
+            "subtype": self.subtype(row),
+            "raw_text": row.get("raw_text") or "",
+            "occurred_at": as_utc(row["created_at"]),
+        }
 
 
-class Points(_PerLearner):
+class Points(_RowByRow):
     name = table = "points"
     depends_on = ("users",)
+    model = XPEvent
 
-    def migrated_count(self) -> int:
-        return XPEvent.objects.filter(origin=Origin.LEGACY).count()
+    def row_problem(self, row: dict) -> tuple | None:
+        if row.get("reason") not in POINT_REASONS:
+            return "unknown_point_reason", f"{row.get('reason')!r}."
+        if row.get("amount") is None:
+            return "missing_amount", "No amount."
+        return timestamp_problem(row.get("created_at"), "created_at")
 
-    def migrate(self, rows: list[dict]) -> BatchOutcome:
-        outcome = BatchOutcome()
-        user_problems, _ = self._problems(rows)
-        new = []
-        for row in rows:
-            key = str(row["id"])
-            reason = POINT_REASONS.get(row.get("reason") or "")
-            problem = (
-                self._common(row, user_problems, needs_bit=False)
-                or timestamp_problem(row.get("created_at"), "created_at")
-                or (None if reason else ("unknown_point_reason", f"{row.get('reason')!r}."))
-                or (None if row.get("amount") is not None else ("missing_amount", "No amount."))
-            )
-            if problem:
-                self._reject(outcome, key, problem, row)
-                continue
-            new.append(
-                {
-                    "learner_id": legacy_uuid("users", row["user_id"]),
-                    "amount": int(row["amount"]),
-                    "reason": reason,
-                    "occurred_at": as_utc(row["created_at"]),
-                    "origin": Origin.LEGACY,
-                    "legacy_key": key,
-                }
-            )
-            outcome.migrated_keys.append(key)
-        rows_insert(XPEvent, new)
-        return outcome
+    def v2_row(self, row: dict, key: str) -> dict:
+        return {
+            "learner_id": legacy_uuid("users", row["user_id"]),
+            "amount": int(row["amount"]),
+            "reason": POINT_REASONS[row["reason"]],
+            "occurred_at": as_utc(row["created_at"]),
+        }
 
 
 class UserProfiles(_PerLearner):
@@ -229,29 +231,23 @@ class UserProfiles(_PerLearner):
 
     def migrate(self, rows: list[dict]) -> BatchOutcome:
         outcome = BatchOutcome()
-        user_problems, _ = self._problems(rows)
-        valid = []
+        user_problems = self.users.problems(r.get("user_id") for r in rows)
+        compared = []
         for row in rows:
-            key = str(row["user_id"])
-            problem = self._common(row, user_problems, needs_bit=False)
-            if not problem:
-                try:
-                    as_date(row.get("last_practice_date"))
-                except ValueError as exc:
-                    problem = ("invalid_date", str(exc))
+            key = self.key_of(row)
+            problem = self._common(row, user_problems)
+            try:
+                as_of = None if problem else as_date(row.get("last_practice_date"))
+            except ValueError as exc:
+                problem = ("invalid_date", str(exc))
             if problem:
-                self._reject(outcome, key, problem, row)
+                outcome.reject(key, problem, jsonable(row))
                 continue
-            valid.append(row)
+            compared.append(
+                (key, row["user_id"], row.get("current_streak"), row.get("longest_streak"), as_of)
+            )
             outcome.migrated_keys.append(key)
-        streak_comparisons_store(
-            self.name,
-            [
-                (str(r["user_id"]), r["user_id"], r.get("current_streak"), r.get("longest_streak"),
-                 as_date(r.get("last_practice_date")))
-                for r in valid
-            ],
-        )  # fmt: skip
+        streak_comparisons_store(self.name, compared)
         return outcome
 
 
@@ -276,51 +272,32 @@ def streak_comparisons_store(entity: str, items: list[tuple]) -> None:
         )
 
 
-class Tasks(_PerLearner):
+class Tasks(_RowByRow):
     name = table = "tasks"
     key_is_text = True
     depends_on = ("users",)
+    model = StudyTask
 
-    def migrated_count(self) -> int:
-        return StudyTask.objects.filter(origin=Origin.LEGACY).count()
+    def row_problem(self, row: dict) -> tuple | None:
+        if not (row.get("title") or "").strip():
+            return "missing_title", "The task has no title."
+        try:
+            signals = json.loads(row.get("signals") or "{}")
+        except json.JSONDecodeError as exc:
+            return "malformed_signals", f"{exc.msg} at character {exc.pos}."
+        if not isinstance(signals, dict):
+            return "malformed_signals", "signals is not a JSON object."
+        return timestamp_problem(row.get("due_at"), "due_at", required=False)
 
-    def migrate(self, rows: list[dict]) -> BatchOutcome:
-        outcome = BatchOutcome()
-        user_problems, _ = self._problems(rows)
-        new = []
-        for row in rows:
-            key = str(row["id"])
-            problem = self._common(row, user_problems, needs_bit=False) or timestamp_problem(
-                row.get("due_at"), "due_at", required=False
-            )
-            if not problem and not (row.get("title") or "").strip():
-                problem = ("missing_title", "The task has no title.")
-            signals = {}
-            if not problem and row.get("signals"):
-                try:
-                    signals = json.loads(row["signals"])
-                except json.JSONDecodeError as exc:
-                    problem = ("malformed_signals", f"{exc.msg} at character {exc.pos}.")
-                if not problem and not isinstance(signals, dict):
-                    problem = ("malformed_signals", "signals is not a JSON object.")
-            if problem:
-                self._reject(outcome, key, problem, row)
-                continue
-            new.append(
-                {
-                    "id": legacy_uuid("tasks", key),
-                    "learner_id": legacy_uuid("users", row["user_id"]),
-                    "title": row["title"][:255],
-                    "course": row.get("course") or "",
-                    "due_at": as_utc(row.get("due_at")),
-                    "priority": row.get("priority") or 0,
-                    "status": row.get("status") or "open",
-                    "signals": signals,
-                    "created_at": datetime.now(UTC),
-                    "origin": Origin.LEGACY,
-                    "legacy_key": key,
-                }
-            )
-            outcome.migrated_keys.append(key)
-        rows_insert(StudyTask, new)
-        return outcome
+    def v2_row(self, row: dict, key: str) -> dict:
+        return {
+            "id": legacy_uuid("tasks", key),
+            "learner_id": legacy_uuid("users", row["user_id"]),
+            "title": row["title"][:255],
+            "course": row.get("course") or "",
+            "due_at": as_utc(row.get("due_at")),
+            "priority": row.get("priority") or 0,
+            "status": row.get("status") or "open",
+            "signals": json.loads(row.get("signals") or "{}"),
+            "created_at": timezone.now(),
+        }
