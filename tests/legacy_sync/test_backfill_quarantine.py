@@ -110,15 +110,6 @@ def test_a_retry_that_still_fails_keeps_the_row_with_its_new_reason(tmp_path):
     assert not User.objects.filter(legacy_key="2").exists()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "app bug: a learner migrated by quarantine_retry never gets scheduler state. "
-        "quarantine_retry does not run the learner_states stage, and a later backfill_run "
-        "resumes learner_states after its checkpoint (the largest learner uuid seen), so a "
-        "learner whose uuid sorts below it (user 4 here) is skipped for good"
-    ),
-)
 def test_learner_released_from_quarantine_gets_scheduler_state_on_the_next_run(tmp_path):
     dirty_legacy_build(tmp_path)
     backfill(tmp_path, names=WITHOUT_FLASHCARDS)
@@ -129,3 +120,52 @@ def test_learner_released_from_quarantine_gets_scheduler_state_on_the_next_run(t
     backfill(tmp_path, names=WITHOUT_FLASHCARDS)
 
     assert LearnerConceptState.objects.filter(learner=four).exists()
+
+
+def test_learner_released_by_a_retry_has_states_built_from_history(tmp_path):
+    # given user 4 quarantined (junk time zone) with their sessions and attempts
+    dirty_legacy_build(tmp_path)
+    backfill(tmp_path, names=WITHOUT_FLASHCARDS)
+
+    # when staff fix the user and retry, with no backfill run afterwards
+    fix_and_retry(tmp_path)
+
+    # then the retry itself gave user 4 concept states that count every attempt of theirs
+    four = User.objects.get(legacy_key="4")
+    attempts = Attempt.objects.filter(learner=four).count()
+    states = LearnerConceptState.objects.filter(learner=four)
+    assert attempts > 10
+    assert sum(states.values_list("attempts", flat=True)) == attempts
+    assert all(s.half_life_days in (1.0, 3.0, 7.0) for s in states)
+
+
+def test_attempt_released_for_a_learner_with_states_is_replayed_into_them(tmp_path):
+    # given a migrated learner, practised on a bit more than once, one of whose attempts there
+    # was quarantined for a missing verdict
+    dirty_legacy_build(tmp_path)
+    seen = set()
+    for attempt in LegacyAttempt.objects.filter(user_id__gt=10, user_id__lte=40).order_by("pk"):
+        if (attempt.user_id, attempt.bit_id) in seen:
+            break
+        seen.add((attempt.user_id, attempt.bit_id))
+    LegacyAttempt.objects.filter(pk=attempt.pk).update(correct=None)
+    learner = str(attempt.user_id)
+    backfill(tmp_path, names=WITHOUT_FLASHCARDS)
+    held = QuarantinedRow.objects.get(entity="attempts", legacy_key=str(attempt.pk))
+    assert held.reason == "missing_verdict"
+    concept = f"{attempt.bit_id}"
+    before = LearnerConceptState.objects.get(
+        learner__legacy_key=learner, concept__legacy_key=concept
+    ).attempts
+
+    # when staff set the verdict and retry
+    held.raw["correct"] = True
+    held.save(update_fields=["raw"])
+    quarantine_retry([held], json_dir=tmp_path)
+
+    # then the learner's state for that concept now includes the attempt
+    after = LearnerConceptState.objects.get(
+        learner__legacy_key=learner, concept__legacy_key=concept
+    )
+    assert after.attempts == before + 1
+    assert not QuarantinedRow.objects.filter(pk=held.pk).exists()

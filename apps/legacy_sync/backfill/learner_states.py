@@ -33,6 +33,7 @@ from apps.scheduler.services import (
 )
 
 from .entity import BatchOutcome, Entity
+from .keys import legacy_uuid
 from .writer import rows_insert
 
 LEARNERS_PER_PAGE = 250
@@ -138,7 +139,7 @@ class LearnerStates(Entity):
         )
         history = (
             Attempt.objects.filter(learner__in=learner_ids, archived_in__isnull=True)
-            .order_by("learner", "answered_at", "created_at")
+            .order_by("learner", "answered_at", "created_at", "id")  # id: a fixed tie-break
             .values_list("learner_id", "atom_id", "correct", "quality", "answered_at")
         )
         history = list(history)  # one page of learners: bounded by the page size
@@ -185,3 +186,37 @@ class LearnerStates(Entity):
             ],
         )  # fmt: skip
         return BatchOutcome(migrated_keys=learner_ids)
+
+
+def learner_states_catch_up(released: list[str]) -> None:
+    """After quarantine retries (``released`` holds ``entity:key`` of rows that migrated):
+    learners they migrated get states from their history, and learners who got attempts
+    back have the states those attempts touch replayed from their whole history.
+
+    A v1 review card's state stays: it is v1's own schedule, not derived from attempts.
+    """
+    learners, attempt_keys = set(), []
+    for item in released:
+        entity, key = item.split(":", 1)
+        if entity == "users":
+            learners.add(legacy_uuid("users", key))
+        elif entity == "attempts":
+            attempt_keys.append(key)
+        elif entity == "json_attempts":
+            attempt_keys.append(f"json:{key}")
+    touched = list(
+        Attempt.objects.filter(origin=Origin.LEGACY, legacy_key__in=attempt_keys)
+        .values_list("learner_id", "atom_id", "atom__concept_weights__concept_id")
+        .distinct()
+    )
+    for learner_id, atom_id, concept_id in touched:
+        learners.add(learner_id)
+        LearnerAtomState.objects.filter(
+            learner_id=learner_id, atom_id=atom_id, archived_in__isnull=True
+        ).exclude(origin=Origin.LEGACY).delete()
+        LearnerConceptState.objects.filter(
+            learner_id=learner_id, concept_id=concept_id, archived_in__isnull=True
+        ).delete()
+    stage, ids = LearnerStates(), sorted(str(pk) for pk in learners)
+    for start in range(0, len(ids), LEARNERS_PER_PAGE):
+        stage.migrate([{"id": pk} for pk in ids[start : start + LEARNERS_PER_PAGE]])

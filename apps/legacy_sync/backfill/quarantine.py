@@ -8,6 +8,8 @@ from django.utils import timezone
 
 from ..models import QuarantinedRow
 from .entity import Rejection
+from .learner_states import learner_states_catch_up
+from .registry import ENTITY_ORDER, entities_build
 
 
 def quarantine_store(entity: str, rejections: Iterable[Rejection]) -> None:
@@ -59,8 +61,6 @@ def quarantine_retry(rows: Iterable[QuarantinedRow], *, json_dir=None) -> dict:
 
     Returns {"migrated": n, "still_quarantined": n}.
     """
-    from .registry import ENTITY_ORDER, entities_build
-
     entities = entities_build(json_dir=json_dir)
 
     def in_dependency_order(rows) -> list[QuarantinedRow]:
@@ -68,6 +68,7 @@ def quarantine_retry(rows: Iterable[QuarantinedRow], *, json_dir=None) -> dict:
 
     pending = in_dependency_order(rows)
     totals = {"migrated": 0, "still_quarantined": 0}
+    all_released: list[str] = []
     while pending:
         released = []
         for row in pending:
@@ -86,4 +87,7 @@ def quarantine_retry(rows: Iterable[QuarantinedRow], *, json_dir=None) -> dict:
                     totals["still_quarantined"] += 1
         # Children wait on the parent's entity key; a fixed bit also releases its attempts.
         pending = in_dependency_order(QuarantinedRow.objects.filter(blocked_by__in=released))
+        all_released += released
+    with transaction.atomic():
+        learner_states_catch_up(all_released)  # so released learners are not beginners
     return totals
