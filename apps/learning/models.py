@@ -82,11 +82,13 @@ class Attempt(OriginTracked):
     """One graded answer: an immutable log row. Graded on the server against ``revision``."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    # No single-column indexes on learner and atom: the (learner, answered_at) and (atom,
+    # answered_at) indexes lead with them, and every index costs on the hottest insert path.
     learner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="attempts"
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="attempts", db_index=False
     )
     atom = models.ForeignKey(
-        "content.LearningAtom", on_delete=models.PROTECT, related_name="attempts"
+        "content.LearningAtom", on_delete=models.PROTECT, related_name="attempts", db_index=False
     )
     revision = models.ForeignKey(
         "content.AtomRevision", on_delete=models.PROTECT, related_name="attempts"

@@ -81,11 +81,31 @@ def review_state_next(previous: dict, quality: int, at: datetime, policy: Schedu
             "due": due.isoformat(),
         }
         return state, due
-    state = sm2_review(SM2State.from_dict(previous), quality, at)
+    state = _sm2_review_capped(SM2State.from_dict(previous), quality, at, policy)
+    return state.as_dict(), state.due
+
+
+def _sm2_review_capped(state: SM2State, quality: int, at: datetime, policy) -> SM2State:
+    state = sm2_review(state, quality, at)
     limited = min(state.interval_days, policy.maximum_interval_days)
     if limited != state.interval_days:
         state = replace(state, interval_days=limited, due=at + timedelta(days=limited))
-    return state.as_dict(), state.due
+    return state
+
+
+def review_states_replay(reviews, policy: SchedulingPolicy) -> tuple[dict, datetime | None]:
+    """(state, due) after ``reviews`` — (quality, reviewed_at) pairs in order — from no state:
+    what review_state_next gives step by step, without SM-2's dict round trip per step (the
+    legacy backfill replays millions)."""
+    if policy.algorithm == "sm2":
+        state = SM2State()
+        for quality, at in reviews:
+            state = _sm2_review_capped(state, quality, at, policy)
+        return state.as_dict(), state.due
+    state, due = {}, None
+    for quality, at in reviews:
+        state, due = review_state_next(state, quality, at, policy)
+    return state, due
 
 
 def scheduling_policy_for_atom(atom_id) -> SchedulingPolicy:

@@ -140,7 +140,7 @@ def atom_create(
         last_edited_by=by if getattr(by, "pk", None) else None,
         **metadata,
     )
-    atom.full_clean(exclude=["created_by", "last_edited_by", "published_revision"])
+    atom_fields_validate(atom)
     with transaction.atomic():
         atom.save()
         _options_replace(atom, option_data)
@@ -184,7 +184,7 @@ def atom_update(
         grading_logic=atom.grading_logic,
         options=option_data,
     )
-    atom.full_clean(exclude=["created_by", "last_edited_by", "published_revision"])
+    atom_fields_validate(atom)
     with transaction.atomic():
         atom.save()
         if options is not None:
@@ -193,6 +193,18 @@ def atom_update(
         if record:
             atom_edit_recorded(atom=atom, by=by, source=source)
     return atom
+
+
+def atom_fields_validate(atom: LearningAtom) -> None:
+    """Field-level validation (ranges, choices, uniqueness) with readable errors.
+
+    The model's check constraints restate the field validators and the database enforces
+    them; Django would check each one with a query of its own, ten per save, so they are left
+    to the database here.
+    """
+    atom.full_clean(
+        exclude=["created_by", "last_edited_by", "published_revision"], validate_constraints=False
+    )
 
 
 def _only_metadata(metadata: dict) -> dict:

@@ -29,7 +29,7 @@ from apps.scheduler.services import (
     DEFAULT_P_KNOWN,
     SchedulingPolicy,
     concept_state_observe,
-    review_state_next,
+    review_states_replay,
 )
 
 from .entity import BatchOutcome, Entity
@@ -66,7 +66,6 @@ class LearnerStates(Entity):
 
     name = "learner_states"
     key_is_text = True
-    parallel = False
     depends_on = ("attempts", "json_attempts", "review_cards")
 
     def __init__(self):
@@ -88,6 +87,8 @@ class LearnerStates(Entity):
         # batch size, so memory stays flat.
         size = min(size, LEARNERS_PER_PAGE)
         learners = User.objects.filter(origin=Origin.LEGACY).order_by("pk")
+        if until is not None:
+            learners = learners.filter(pk__lte=until)
         while True:
             page = learners.filter(pk__gt=after) if after else learners
             ids = [str(pk) for pk in page.values_list("pk", flat=True)[:size]]
@@ -95,6 +96,16 @@ class LearnerStates(Entity):
                 return
             yield [{"id": pk} for pk in ids]
             after = ids[-1]
+
+    def key_ranges(self, parts: int) -> list[tuple[str, str | None]]:
+        """Learner id ranges of about equal size (the learners table is small enough to
+        read its ids)."""
+        ids = [str(pk) for pk in User.objects.filter(origin=Origin.LEGACY).order_by("pk")
+               .values_list("pk", flat=True)]  # fmt: skip
+        if parts <= 1 or len(ids) < parts:
+            return [("", None)]
+        bounds = [ids[len(ids) * i // parts - 1] for i in range(1, parts)]
+        return list(zip(["", *bounds], [*bounds, None], strict=True))
 
     def _atoms_load(self, atom_ids) -> None:
         """Cache (concept ids, IRT a, b, c, scheduling policy) for atoms not seen yet; the
@@ -144,21 +155,12 @@ class LearnerStates(Entity):
         )
         history = list(history)  # one page of learners: bounded by the page size
         self._atoms_load({atom_id for _, atom_id, *_ in history})
-        atom_states: dict = {}
+        reviews: dict = defaultdict(list)  # (learner, atom) → [(quality, answered_at)]
         concept_states: dict = {}
         for learner, atom_id, correct, quality, answered in history:
-            concepts, a, b, c, policy = self._atoms[atom_id]
+            concepts, a, b, c, _ = self._atoms[atom_id]
             if (learner, atom_id) not in atom_taken:
-                previous = atom_states.get((learner, atom_id))
-                state, due = review_state_next(
-                    previous[0] if previous else {}, quality, answered, policy
-                )
-                reviews, lapses = (
-                    (previous[2] + 1, previous[3] + (quality < 3))
-                    if previous
-                    else (1, int(quality < 3))
-                )
-                atom_states[(learner, atom_id)] = (state, due, reviews, lapses, answered)
+                reviews[(learner, atom_id)].append((quality, answered))
             for concept_id in concepts:
                 if (learner, concept_id) in concept_taken:
                     continue
@@ -167,17 +169,18 @@ class LearnerStates(Entity):
                     row = concept_states[(learner, concept_id)] = ConceptTally(learner, concept_id)
                 concept_state_observe(row, correct, a, b, c)
                 row.last_practised_at = answered
+        atom_states = []
+        for (learner, atom_id), done in reviews.items():
+            state, due = review_states_replay(done, self._atoms[atom_id][4])
+            atom_states.append({
+                "learner_id": learner, "atom_id": atom_id, "state": state, "due_at": due,
+                "last_reviewed_at": done[-1][1], "reviews": len(done),
+                "lapses": sum(quality < 3 for quality, _ in done),
+            })  # fmt: skip
         weights = hlr_current_weights()
         for row in concept_states.values():
             row.half_life_days = half_life_days(row.correct_attempts, row.attempts, weights)
-        rows_insert(
-            LearnerAtomState,
-            [
-                {"learner_id": learner, "atom_id": atom_id, "state": state, "due_at": due,
-                 "last_reviewed_at": last, "reviews": reviews, "lapses": lapses}
-                for (learner, atom_id), (state, due, reviews, lapses, last) in atom_states.items()
-            ],
-        )  # fmt: skip
+        rows_insert(LearnerAtomState, atom_states)
         rows_insert(
             LearnerConceptState,
             [

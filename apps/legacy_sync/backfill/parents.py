@@ -7,7 +7,7 @@ yet (an entity run out of order: also blocked). Only the few missing parents cos
 
 from collections.abc import Iterable
 
-from django.db import connections
+from django.db import connection, connections
 
 from ..models import QuarantinedRow
 from .keys import legacy_uuid
@@ -27,7 +27,7 @@ class ParentCheck:
         if not keys:
             return {}
         ids = {self.v2_id(k): k for k in keys}
-        present = set(self.model.objects.filter(pk__in=list(ids)).values_list("pk", flat=True))
+        present = existing_ids(self.model, list(ids))
         missing = {ids[i] for i in ids.keys() - present}
         if not missing:
             return {}
@@ -62,3 +62,15 @@ def parent_problem(row: dict, column: str, label: str, problems: dict) -> tuple 
         reason, blocked = problems[value]
         return reason, f"{label} {value}.", blocked
     return None
+
+
+def existing_ids(model, ids: list) -> set:
+    """Which of ``ids`` are primary keys of ``model``'s rows. On PostgreSQL the ids go as one
+    array parameter: a batch checks thousands, and an IN list of that many placeholders costs
+    more to build and parse than the lookup itself."""
+    if connection.vendor != "postgresql":
+        return set(model.objects.filter(pk__in=ids).values_list("pk", flat=True))
+    table, pk = model._meta.db_table, model._meta.pk.column
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {pk} FROM {table} WHERE {pk} = ANY(%s)", [ids])  # noqa: S608
+        return {row[0] for row in cursor.fetchall()}
