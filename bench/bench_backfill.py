@@ -2,10 +2,12 @@
 same run:
 
 1. the whole backfill of a dirty seed-scale fixture (20k users, 450k sessions, 3.2M attempts,
-   500 bits), with per-entity rates and the backfill process's peak RSS;
-2. the seed's row-by-row ORM approach (``migrate_attempt``: look the mapping up, save one
+   500 bits) in one process, with per-entity rates and the process's peak RSS;
+2. the same with ``--async`` on a Celery worker with two processes (this machine's cores),
+   with the per-entity counts compared with the one-process run;
+3. the seed's row-by-row ORM approach (``migrate_attempt``: look the mapping up, save one
    attempt) on a 20k-attempt sample, with the ratio to the backfill's attempt rate;
-3. a resume after SIGKILL halfway through the attempts, timed, with conservation checked.
+4. a resume after SIGKILL halfway through the attempts, timed, with the counts compared.
 
 BENCH_SCALE (default 1.0) shrinks the fixture for a quick look. Creates and drops scratch
 databases. Run: .venv/bin/python bench/bench_backfill.py
@@ -37,20 +39,44 @@ def admin(sql: str) -> None:
         conn.execute(sql)
 
 
-def env(new_db: str = NEW) -> dict:
+QUEUE = f"bench-backfill-{RUN}"
+REDIS = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+def env(new_db: str = NEW, *, broker: bool = False) -> dict:
+    """Eager Celery by default; with ``broker`` tasks go through Redis to the bench's worker."""
     return os.environ | {
         "DJANGO_SETTINGS_MODULE": "config.settings.test",
         "DATABASE_URL": f"{SERVER}/{new_db}",
         "LEGACY_DATABASE_URL": f"{SERVER}/{LEGACY}",
-        "REDIS_URL": "",
+        "REDIS_URL": REDIS if broker else "",
+        "CELERY_QUEUE": QUEUE,
     }
 
 
-def manage(*args: str, new_db: str = NEW, check: bool = True) -> subprocess.CompletedProcess:
+def manage(*args: str, new_db: str = NEW, broker: bool = False) -> subprocess.CompletedProcess:
     """Run a management command under /usr/bin/time to read its peak RSS."""
     argv = ["/usr/bin/time", "-f", "MAXRSS_KB=%M", sys.executable, "manage.py", *args]
-    return subprocess.run(argv, cwd=ROOT, env=env(new_db), capture_output=True, text=True,  # noqa: S603
-                          check=check)  # fmt: skip
+    return subprocess.run(argv, cwd=ROOT, env=env(new_db, broker=broker), capture_output=True,  # noqa: S603
+                          text=True, check=True)  # fmt: skip
+
+
+def worker_start(new_db: str) -> subprocess.Popen:
+    log = JSON_DIR.parent / f"bench_backfill_{RUN}_worker.log"
+    argv = [sys.executable, "-m", "celery", "-A", "config", "worker", "--queues", QUEUE,
+            "--concurrency", "2", "--pool", "prefork", "--without-gossip", "--without-mingle",
+            "--without-heartbeat", "--loglevel", "INFO"]  # fmt: skip
+    worker = subprocess.Popen(argv, cwd=ROOT, env=env(new_db, broker=True),  # noqa: S603
+                              stdout=log.open("w"), stderr=subprocess.STDOUT)  # fmt: skip
+    while "ready." not in log.read_text():
+        if worker.poll() is not None:
+            raise RuntimeError(f"the worker exited:\n{log.read_text()[-2000:]}")
+        time.sleep(0.2)
+    return worker
+
+
+def entity_rates(stdout: str) -> dict[str, str]:
+    return dict(re.findall(r"^\s+(\w+)\s.*\(([\d,]+) rows/s\)", stdout, re.M))
 
 
 def fresh_database(name: str) -> None:
@@ -74,6 +100,7 @@ def attempts_checkpoint(new_db: str) -> int:
 
 def status(new_db: str) -> dict:
     out = manage("legacy_status", "--json", "--json-dir", str(JSON_DIR), new_db=new_db).stdout
+    # Only the per-entity figures: the rest (outbox, generated_at) is not the data.
     return json.loads(out)["entities"]
 
 
@@ -128,25 +155,47 @@ def main() -> None:
         print(f"fixture: {users:,} users, {sessions:,} sessions, {attempts:,} attempts, "
               f"500 bits (dirty) in {time.perf_counter() - started:.0f} s")  # fmt: skip
 
-        # 1. The whole backfill.
+        # 1. The whole backfill in one process.
         started = time.perf_counter()
         result = manage("legacy_backfill", "--json-dir", str(JSON_DIR), "--batch-size", "10000")
         total = time.perf_counter() - started
-        rates = dict(re.findall(r"^\s+(\w+)\s.*\(([\d,]+) rows/s\)", result.stdout, re.M))
+        rates = entity_rates(result.stdout)
         attempt_rate = float(rates["attempts"].replace(",", ""))
-        print(f"\n1. backfill: {total:.0f} s in all, peak RSS {peak_rss_mb(result.stderr):.0f} MB")
+        print(f"\n1. backfill, one process: {total:.0f} s in all, "
+              f"peak RSS {peak_rss_mb(result.stderr):.0f} MB")  # fmt: skip
         for name, rate in rates.items():
             print(f"   {name:<15} {rate:>10} rows/s")
         held = all(e["legacy"] == e["migrated"] + e["quarantined"] for e in status(NEW).values())
         print(f"   conservation holds for every entity: {held}")
 
-        # 2. The seed's row-by-row ORM loop, same data, same machine, same run.
+        # 2. The same through a two-process worker (--async).
+        async_db = f"{NEW}_async"
+        fresh_database(async_db)
+        worker = worker_start(async_db)
+        try:
+            started = time.perf_counter()
+            argv = ["legacy_backfill", "--json-dir", str(JSON_DIR), "--batch-size", "10000",
+                    "--async", "--parts", "4"]  # fmt: skip
+            result = manage(*argv, new_db=async_db, broker=True)
+            total_async = time.perf_counter() - started
+        finally:
+            worker.terminate()
+            worker.wait(timeout=60)
+        rates_async = entity_rates(result.stdout)
+        same = status(async_db) == status(NEW)
+        print(f"\n2. backfill, --async on 2 worker processes: {total_async:.0f} s in all "
+              f"({total / total_async:.2f}× the one-process run); attempts "
+              f"{rates_async['attempts']} rows/s, learner_states {rates_async['learner_states']} "
+              f"learners/s; same per-entity counts as the one-process run: {same}")  # fmt: skip
+        admin(f'DROP DATABASE IF EXISTS "{async_db}" WITH (FORCE)')
+
+        # 3. The seed's row-by-row ORM loop, same data, same machine, same run.
         orm_rate = orm_baseline()
         ratio = attempt_rate / orm_rate
-        print(f"\n2. row-by-row ORM baseline on {SAMPLE:,} attempts: {orm_rate:,.0f} rows/s; "
+        print(f"\n3. row-by-row ORM baseline on {SAMPLE:,} attempts: {orm_rate:,.0f} rows/s; "
               f"backfill attempts {attempt_rate:,.0f} rows/s = {ratio:.1f}× faster")  # fmt: skip
 
-        # 3. SIGKILL halfway through the attempts, then resume.
+        # 4. SIGKILL halfway through the attempts, then resume.
         resumed_db = f"{NEW}_resume"
         fresh_database(resumed_db)
         argv = [sys.executable, "manage.py", "legacy_backfill", "--json-dir", str(JSON_DIR),
@@ -163,7 +212,7 @@ def main() -> None:
                new_db=resumed_db)  # fmt: skip
         resume = time.perf_counter() - started
         same = status(resumed_db) == status(NEW)
-        print(f"\n3. SIGKILL with {at_kill:,} of {attempts:,} attempts committed; the resume took "
+        print(f"\n4. SIGKILL with {at_kill:,} of {attempts:,} attempts committed; the resume took "
               f"{resume:.0f} s (full run {total:.0f} s); same per-entity counts as the "
               f"uninterrupted run: {same}")  # fmt: skip
         admin(f'DROP DATABASE IF EXISTS "{resumed_db}" WITH (FORCE)')
@@ -171,6 +220,7 @@ def main() -> None:
         admin(f'DROP DATABASE IF EXISTS "{NEW}" WITH (FORCE)')
         admin(f'DROP DATABASE IF EXISTS "{LEGACY}" WITH (FORCE)')
         subprocess.run(["rm", "-rf", str(JSON_DIR)], check=False)  # noqa: S603, S607
+        (JSON_DIR.parent / f"bench_backfill_{RUN}_worker.log").unlink(missing_ok=True)
 
 
 if __name__ == "__main__":
