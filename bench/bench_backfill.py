@@ -46,7 +46,9 @@ REDIS = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
 def env(new_db: str = NEW, *, broker: bool = False) -> dict:
     """Eager Celery by default; with ``broker`` tasks go through Redis to the bench's worker."""
     return os.environ | {
-        "DJANGO_SETTINGS_MODULE": "config.settings.test",
+        # Not the test settings: they make Celery eager, and --async must reach the worker.
+        "DJANGO_SETTINGS_MODULE": "config.settings.dev",
+        "DJANGO_DEBUG": "false",
         "DATABASE_URL": f"{SERVER}/{new_db}",
         "LEGACY_DATABASE_URL": f"{SERVER}/{LEGACY}",
         "REDIS_URL": REDIS if broker else "",
@@ -157,7 +159,7 @@ def main() -> None:
 
         # 1. The whole backfill in one process.
         started = time.perf_counter()
-        result = manage("legacy_backfill", "--json-dir", str(JSON_DIR), "--batch-size", "10000")
+        result = manage("legacy_backfill", "--json-dir", str(JSON_DIR), "--batch-size", "20000")
         total = time.perf_counter() - started
         rates = entity_rates(result.stdout)
         attempt_rate = float(rates["attempts"].replace(",", ""))
@@ -174,7 +176,7 @@ def main() -> None:
         worker = worker_start(async_db)
         try:
             started = time.perf_counter()
-            argv = ["legacy_backfill", "--json-dir", str(JSON_DIR), "--batch-size", "10000",
+            argv = ["legacy_backfill", "--json-dir", str(JSON_DIR), "--batch-size", "20000",
                     "--async", "--parts", "4"]  # fmt: skip
             result = manage(*argv, new_db=async_db, broker=True)
             total_async = time.perf_counter() - started
@@ -199,7 +201,7 @@ def main() -> None:
         resumed_db = f"{NEW}_resume"
         fresh_database(resumed_db)
         argv = [sys.executable, "manage.py", "legacy_backfill", "--json-dir", str(JSON_DIR),
-                "--batch-size", "10000"]  # fmt: skip
+                "--batch-size", "20000"]  # fmt: skip
         victim = subprocess.Popen(argv, cwd=ROOT, env=env(resumed_db),  # noqa: S603
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
         while attempts_checkpoint(resumed_db) < attempts // 2 and victim.poll() is None:
@@ -208,7 +210,7 @@ def main() -> None:
         victim.wait()
         at_kill = attempts_checkpoint(resumed_db)
         started = time.perf_counter()
-        manage("legacy_backfill", "--json-dir", str(JSON_DIR), "--batch-size", "10000",
+        manage("legacy_backfill", "--json-dir", str(JSON_DIR), "--batch-size", "20000",
                new_db=resumed_db)  # fmt: skip
         resume = time.perf_counter() - started
         same = status(resumed_db) == status(NEW)

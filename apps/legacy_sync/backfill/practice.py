@@ -106,9 +106,8 @@ class Sessions(Entity):
                 or timestamp_problem(row.get("started_at"), "started_at")
                 or timestamp_problem(row.get("completed_at"), "completed_at", required=False)
             )
-            started, completed = as_utc(row.get("started_at")), None
             if not problem:
-                completed = as_utc(row.get("completed_at"))
+                started, completed = as_utc(row["started_at"]), as_utc(row.get("completed_at"))
                 if completed and completed < started:
                     problem = ("completed_before_started", f"{completed} < {started}.")
             if problem:

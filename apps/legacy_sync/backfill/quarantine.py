@@ -7,9 +7,12 @@ from django.db.models import F
 from django.utils import timezone
 
 from ..models import QuarantinedRow
-from .entity import Rejection
+from .entity import BatchOutcome, Rejection
 from .learner_states import learner_states_catch_up
 from .registry import ENTITY_ORDER, entities_build
+
+# The key is what conservation counts by: a fix may change anything in the row but that.
+KEY_EDITED = ("key_edited", "The row's key was changed in the fix; change it back to retry.")
 
 
 def quarantine_store(entity: str, rejections: Iterable[Rejection]) -> None:
@@ -61,7 +64,6 @@ def quarantine_retry(rows: Iterable[QuarantinedRow], *, json_dir=None) -> dict:
 
     Returns {"migrated": n, "still_quarantined": n}.
     """
-    entities = entities_build(json_dir=json_dir)
 
     def in_dependency_order(rows) -> list[QuarantinedRow]:
         return sorted(rows, key=lambda r: (ENTITY_ORDER.index(r.entity), r.pk))
@@ -71,14 +73,21 @@ def quarantine_retry(rows: Iterable[QuarantinedRow], *, json_dir=None) -> dict:
     all_released: list[str] = []
     while pending:
         released = []
+        # Fresh entities each round: their caches (the bit index) must see what the last
+        # round migrated.
+        entities = entities_build(json_dir=json_dir)
         for row in pending:
             entity = entities[row.entity]
             with transaction.atomic():
                 QuarantinedRow.objects.filter(pk=row.pk).update(
                     retry_count=F("retry_count") + 1, last_retry_at=timezone.now()
                 )
-                outcome = entity.migrate([row.raw])
-                if outcome.migrated_keys:
+                if entity.key_of(row.raw) != row.legacy_key:
+                    outcome = BatchOutcome()
+                    outcome.reject(row.legacy_key, KEY_EDITED, row.raw)
+                else:
+                    outcome = entity.migrate([row.raw])
+                if row.legacy_key in outcome.migrated_keys:
                     QuarantinedRow.objects.filter(pk=row.pk).delete()
                     released.append(f"{row.entity}:{row.legacy_key}")
                     totals["migrated"] += 1

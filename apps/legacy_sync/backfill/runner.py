@@ -16,7 +16,7 @@ from .quarantine import quarantine_release, quarantine_store
 from .registry import ENTITY_ORDER, entities_build
 
 STAGES = (*ENTITY_ORDER, "learner_states")
-DEFAULT_BATCH_SIZE = 5_000
+DEFAULT_BATCH_SIZE = 20_000
 POLL_SECONDS = 0.5
 
 ProgressCallback = Callable[[str, int, int], None]  # (entity, rows seen, legacy total)

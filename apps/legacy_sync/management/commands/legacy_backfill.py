@@ -46,6 +46,11 @@ class Command(BaseCommand):
             self.stderr.write(
                 f"No {json_dir / 'user_data'}: the JSON entities have nothing to read."
             )
+        if options["use_celery"] and settings.CELERY_TASK_ALWAYS_EAGER:
+            self.stderr.write(
+                "Celery runs eagerly here (no REDIS_URL): --async runs every key range in this "
+                "process, one after another. Set REDIS_URL and start workers to run in parallel."
+            )
         started = time.perf_counter()
         self._shown = ""
         run = backfill_run(
