@@ -107,8 +107,9 @@ def status(new_db: str) -> dict:
 
 
 def orm_baseline() -> float:
-    """The seed's migrate_attempt: per v1 attempt, look up the bit's concept and atom and the
-    session through the ORM, then save one Attempt. Runs on the migrated database."""
+    """The seed's migrate_attempt: per v1 attempt, look up the bit's atom, the learner and the
+    session through the ORM (by origin and legacy key, which the mapping index covers), then
+    save one Attempt. Runs on the migrated database."""
     script = f"""
 import time, django
 django.setup()  # noqa: E402
@@ -124,11 +125,11 @@ with connections["legacy"].cursor() as cursor:
 Attempt.objects.filter(legacy_key__startswith="orm:").delete()
 started = time.perf_counter()
 for aid, sid, uid, bid, correct, answer, created in rows:
-    atom = LearningAtom.objects.filter(legacy_key=f"bit:{{bid}}").first()
+    atom = LearningAtom.objects.filter(origin="legacy", legacy_key=f"bit:{{bid}}").first()
     if atom is None:
         continue  # the seed's way: log and skip
-    learner = User.objects.filter(legacy_key=str(uid)).first()
-    session = StudySession.objects.filter(legacy_key=str(sid)).first()
+    learner = User.objects.filter(origin="legacy", legacy_key=str(uid)).first()
+    session = StudySession.objects.filter(origin="legacy", legacy_key=str(sid)).first()
     if learner is None or created is None:
         continue
     Attempt(learner=learner, atom=atom, revision_id=atom.published_revision_id, session=session,

@@ -256,20 +256,29 @@ def streak_comparisons_store(entity: str, items: list[tuple]) -> None:
     recomputed = streaks_recomputed(
         {legacy_uuid("users", uid): as_of for _, uid, _, _, as_of in items}
     )
+    comparisons = []
     for key, uid, current, longest, _ in items:
         v2_current, v2_longest = recomputed[legacy_uuid("users", uid)]
-        StreakComparison.objects.update_or_create(
-            entity=entity,
-            legacy_key=key,
-            defaults={
-                "learner_id": legacy_uuid("users", uid),
-                "v1_current": current,
-                "v1_longest": longest,
-                "v2_current": v2_current,
-                "v2_longest": v2_longest,
-                "agrees": (current, longest) == (v2_current, v2_longest),
-            },
+        comparisons.append(
+            StreakComparison(
+                entity=entity,
+                legacy_key=key,
+                learner_id=legacy_uuid("users", uid),
+                v1_current=current,
+                v1_longest=longest,
+                v2_current=v2_current,
+                v2_longest=v2_longest,
+                agrees=(current, longest) == (v2_current, v2_longest),
+                compared_at=timezone.now(),
+            )
         )
+    StreakComparison.objects.bulk_create(  # one upsert: a re-run refreshes the comparison
+        comparisons,
+        update_conflicts=True,
+        unique_fields=["entity", "legacy_key"],
+        update_fields=["learner", "v1_current", "v1_longest", "v2_current", "v2_longest",
+                       "agrees", "compared_at"],
+    )  # fmt: skip
 
 
 class Tasks(_RowByRow):
