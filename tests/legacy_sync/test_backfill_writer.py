@@ -1,0 +1,78 @@
+"""rows_insert (apps/legacy_sync/backfill/writer.py): COPY with row triggers off still keeps
+every foreign key, checked set-wise, and skips rows already there."""
+
+import uuid
+
+import pytest
+from django.db import IntegrityError, connection, transaction
+
+from apps.accounts.models import User
+from apps.core.models import Origin
+from apps.curriculum.models import Concept, Course
+from apps.legacy_sync.backfill.writer import _may_skip_triggers, rows_insert
+from apps.scheduler.models import LearnerConceptState
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def learner_and_concept():
+    learner = User.objects.create_user(email="writer@example.com", password="x" * 12)
+    course = Course.objects.create(slug="writer", title="Writer")
+    concept = Concept.objects.create(course=course, text="C")
+    return learner, concept
+
+
+def state_row(learner_id, concept_id) -> dict:
+    return {"learner_id": learner_id, "concept_id": concept_id, "origin": Origin.LEGACY}
+
+
+def test_ci_database_takes_the_trigger_free_path():
+    """CI connects as a superuser, so the tests below exercise the set-wise check."""
+    assert connection.vendor == "postgresql"
+    assert _may_skip_triggers(LearnerConceptState._meta.db_table)
+
+
+def test_missing_parent_is_an_integrity_error_and_nothing_is_written(learner_and_concept):
+    learner, concept = learner_and_concept
+    ghost = uuid.uuid4()
+    rows = [state_row(learner.pk, concept.pk), state_row(ghost, concept.pk)]
+    with (
+        pytest.raises(IntegrityError, match=f"missing accounts.User .*{ghost}"),
+        transaction.atomic(),
+    ):
+        rows_insert(LearnerConceptState, rows)
+    assert not LearnerConceptState.objects.exists()
+    # Triggers are back on after the insert: an ORM write with a bad parent still fails.
+    with pytest.raises(IntegrityError), transaction.atomic():
+        LearnerConceptState.objects.create(learner_id=uuid.uuid4(), concept=concept)
+
+
+def test_rows_with_existing_parents_go_in_once(learner_and_concept):
+    learner, concept = learner_and_concept
+    rows = [state_row(str(learner.pk), str(concept.pk))]  # ids as text, as the history reads
+    with transaction.atomic():
+        rows_insert(LearnerConceptState, rows)
+    with transaction.atomic():
+        rows_insert(LearnerConceptState, rows)  # the conflict path: skipped, not doubled
+    assert LearnerConceptState.objects.filter(learner=learner, concept=concept).count() == 1
+
+
+def test_parents_are_locked_until_commit(learner_and_concept):
+    """Like PostgreSQL's own check: a parent cannot be deleted under an uncommitted child."""
+    import psycopg
+
+    learner, concept = learner_and_concept
+    settings = connection.settings_dict
+    other = psycopg.connect(
+        host=settings["HOST"], port=settings["PORT"], user=settings["USER"],
+        dbname=settings["NAME"], autocommit=True,
+    )  # fmt: skip
+    try:
+        with transaction.atomic():
+            rows_insert(LearnerConceptState, [state_row(learner.pk, concept.pk)])
+            other.execute("SET lock_timeout = '200ms'")
+            with pytest.raises(psycopg.errors.LockNotAvailable):
+                other.execute("DELETE FROM curriculum_concept WHERE id = %s", [concept.pk])
+    finally:
+        other.close()
