@@ -58,6 +58,15 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
             ("view",),
             ("backfillrun", "backfillcheckpoint", "mergedlegacyrow", "streakcomparison"),
         ),
+        # Live sync: they flip the flags, retry dead outbox entries, review conflicts.
+        *_perms("legacy_sync", ("view", "change"), ("syncflags", "outboxentry", "syncconflict")),
+        *_perms(
+            "legacy_sync",
+            ("view",),
+            ("flagchange", "cohortassignment", "reconciliationrun", "reconciliationdifference",
+             "shadowread"),
+        ),  # fmt: skip
+        "legacy_sync.view_migration_status",
     ],
 }
 

@@ -150,6 +150,19 @@ LEGACY_SCHEMA_DIR = env.path(
     "LEGACY_SCHEMA_DIR", default=str(BASE_DIR.parent / "shared" / "legacy")
 )
 
+# Live sync with v1 (apps/legacy_sync): the flags' defaults until Migration staff change them
+# in the admin, and how hard the outbox tries before an entry is dead.
+LEGACY_SYNC_DEFAULTS = {
+    "dual_write": env.bool("LEGACY_DUAL_WRITE", default=False),
+    "read_source": env("LEGACY_READ_SOURCE", default="v2"),
+    "adaptive_rollout_percent": env.int("ADAPTIVE_ROLLOUT_PERCENT", default=0),
+    "shadow_read_percent": env.int("SHADOW_READ_PERCENT", default=10),
+    "kill_switch": env.bool("LEGACY_SYNC_KILL_SWITCH", default=False),
+}
+LEGACY_OUTBOX_MAX_TRIES = env.int("LEGACY_OUTBOX_MAX_TRIES", default=8)
+LEGACY_OUTBOX_BATCH = env.int("LEGACY_OUTBOX_BATCH", default=500)
+LEGACY_PULL_INTERVAL_S = env.float("LEGACY_PULL_INTERVAL_S", default=1.0)
+
 # Offline attempt sync: how old a client timestamp may be, and how far ahead of the server
 # clock it may run, before the row is rejected.
 ATTEMPT_MAX_AGE_DAYS = env.int("ATTEMPT_MAX_AGE_DAYS", default=30)
