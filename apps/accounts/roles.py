@@ -63,9 +63,14 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *_perms(
             "legacy_sync",
             ("view",),
-            ("flagchange", "cohortassignment", "reconciliationrun", "reconciliationdifference",
-             "shadowread"),
-        ),  # fmt: skip
+            (
+                "flagchange",
+                "cohortassignment",
+                "reconciliationrun",
+                "reconciliationdifference",
+                "shadowread",
+            ),
+        ),
         "legacy_sync.view_migration_status",
     ],
 }

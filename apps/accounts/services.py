@@ -1,5 +1,7 @@
 from django.db import transaction
 
+from apps.legacy_sync.outbox import outbox_record
+
 from .models import User
 
 
@@ -14,7 +16,7 @@ def user_create(
 ) -> User:
     """Create a user; raises ValidationError for a taken email or an unknown time zone."""
     with transaction.atomic():
-        return User.objects.create_user(
+        user = User.objects.create_user(
             email,
             password,
             display_name=display_name,
@@ -22,6 +24,9 @@ def user_create(
             is_staff=is_staff,
             is_superuser=is_superuser,
         )
+        if not (is_staff or is_superuser):  # v1 has learners only
+            outbox_record(entity="users", v2_ids=[user.pk])
+        return user
 
 
 def user_update_profile(

@@ -279,10 +279,31 @@ def legacy_fixture_build(
             task_rows,
         )
 
+    _sequences_catch_up(connection)
     if json_dir is not None:
         report.json_dir = str(json_dir)
         _write_json_files(Path(json_dir), rng, users, bits, last_attempt, dirty, report)
     return report
+
+
+IDENTITY_TABLES = (
+    "users", "chapters", "bits", "flashcards", "sessions", "attempts", "review_cards",
+    "mistake_logs", "points",
+)  # fmt: skip
+
+
+def _sequences_catch_up(connection) -> None:
+    """The rows went in with explicit ids; move each id sequence past them, as v1's own
+    inserts would have, so new v1 rows (and ids the outbox reserves) do not collide."""
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        for table in IDENTITY_TABLES:
+            cursor.execute(
+                f"SELECT setval(pg_get_serial_sequence(%s, 'id'), "  # noqa: S608 - fixed names
+                f"(SELECT COALESCE(MAX(id), 0) + 1 FROM {table}), false)",
+                [table],
+            )
 
 
 def _write_json_files(json_dir: Path, rng, users, bits, last_attempt, dirty, report) -> None:

@@ -271,7 +271,8 @@ class OutboxEntry(models.Model):
     resend always carries the row's latest state."""
 
     entity = models.CharField(max_length=32)
-    v2_id = models.UUIDField()
+    v2_id = models.CharField(max_length=40, help_text="The v2 row's primary key (a UUID or, "
+                             "for XP events, a number).")
     status = models.CharField(
         max_length=8, choices=OutboxStatus.choices, default=OutboxStatus.PENDING
     )

@@ -23,3 +23,43 @@ def backfill_range_task(
             status=BackfillStatus.FAILED, failure=f"{entity} after {range_start!r}: {exc}"
         )
         raise
+
+
+# --- Live sync. Every task is idempotent (acks_late is safe) and cheap when there is nothing
+# to do, so the beat can run them often; the flags' kill switch makes them return at once.
+
+PULL_LOCK = "legacy_sync:pull_lock"
+
+
+@shared_task(name="legacy_sync.outbox_drain", acks_late=True, ignore_result=True)
+def outbox_drain_task(**kwargs) -> None:
+    """Push pending outbox entries to v1. Also the sweeper: the beat runs it every few
+    seconds, so entries whose message was lost (a broker restart) still go out, and a v1
+    outage is retried there (the task fails visibly; the entries keep their tries). Failed
+    entries back off on their own (2^tries seconds) until they are dead."""
+    from django.core.cache import cache
+
+    from .flags import sync_flags
+    from .outbox import DRAIN_QUEUED_KEY
+    from .outbox.push import outbox_drain
+
+    cache.delete(DRAIN_QUEUED_KEY)
+    if sync_flags().kill_switch:
+        return
+    outbox_drain()
+
+
+@shared_task(name="legacy_sync.pull", acks_late=True, ignore_result=True)
+def legacy_pull_task(**kwargs) -> None:
+    """One pull of new v1 rows. Pulls never overlap (a cache lock): the beat fires every
+    second and a pull after a burst can take longer."""
+    from django.core.cache import cache
+
+    from .pull import legacy_pull_once
+
+    if not cache.add(PULL_LOCK, 1, timeout=120):
+        return
+    try:
+        legacy_pull_once()
+    finally:
+        cache.delete(PULL_LOCK)

@@ -10,6 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -229,6 +230,13 @@ CELERY_BEAT_SCHEDULE = {
     "publish-scheduled-atoms": {"task": "content.publish_scheduled", "schedule": 60.0},
     "item-statistics": {"task": "content.item_statistics_refresh", "schedule": 3600.0},
     "irt-calibration": {"task": "scheduler.irt_calibrate_all", "schedule": 86400.0},
+    # Live sync with v1: pull new v1 rows, sweep the outbox, reconcile every night.
+    "legacy-pull": {"task": "legacy_sync.pull", "schedule": LEGACY_PULL_INTERVAL_S},
+    "legacy-outbox-sweep": {"task": "legacy_sync.outbox_drain", "schedule": 5.0},
+    "legacy-reconcile-nightly": {
+        "task": "legacy_sync.reconcile_nightly",
+        "schedule": crontab(hour=3, minute=0),
+    },
 }
 
 # --- REST API ------------------------------------------------------------------------------

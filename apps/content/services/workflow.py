@@ -13,7 +13,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.core.errors import DomainConflict
+from apps.core.models import Origin
 from apps.core.services import audit_record
+from apps.legacy_sync.outbox import outbox_record
 
 from ..models import (
     AtomEditLock,
@@ -162,6 +164,8 @@ def live_revision_pin(*, atom: LearningAtom, revision: AtomRevision | None) -> N
     atom.save(update_fields=["published_revision", "published_at"])
     concept_ids = [link["concept"] for link in revision.snapshot["concepts"]] if revision else []
     atom.live_concepts.set(concept_ids)
+    if revision and atom.origin == Origin.V2:  # v1 gets v2's cards (its own come from there)
+        outbox_record(entity="flashcards", v2_ids=[atom.pk])
 
 
 def atom_schedule(

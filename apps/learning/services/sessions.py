@@ -4,6 +4,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from apps.legacy_sync.outbox import outbox_record
+
 from ..models import StudySession, XPEvent, XPReason
 
 XP_FOR_COMPLETED_SESSION = 20
@@ -29,6 +31,7 @@ def study_session_start(
     session.full_clean(exclude=["learner", "course", "archived_in"])
     with transaction.atomic():
         session.save()
+        outbox_record(entity="sessions", v2_ids=[session.pk])
     return session
 
 
@@ -44,8 +47,9 @@ def study_session_complete(
         if locked.completed_at is None:
             locked.completed_at = completed_at
             locked.save(update_fields=["completed_at"])
+            outbox_record(entity="sessions", v2_ids=[locked.pk])
         if locked.attempts.filter(archived_in__isnull=True).exists():
-            XPEvent.objects.get_or_create(
+            event, created = XPEvent.objects.get_or_create(
                 session=locked,
                 reason=XPReason.SESSION_COMPLETE,
                 defaults={
@@ -54,4 +58,6 @@ def study_session_complete(
                     "occurred_at": locked.completed_at,
                 },
             )
+            if created:
+                outbox_record(entity="points", v2_ids=[event.pk])
     return locked

@@ -1,6 +1,7 @@
 """Why a row's parent (its user, session, bit...) is not there in v2, batch at a time.
 
-A parent is either migrated (fine), quarantined (the child waits for it: blocked_by), absent
+A parent is either migrated (fine), created in v2 and pushed to v1 (fine: found by the v1 id
+it got, kept in its legacy_key), quarantined (the child waits for it: blocked_by), absent
 from v1 altogether (the child is an orphan: ``unknown_<parent>``), or in v1 but not migrated
 yet (an entity run out of order: also blocked). Only the few missing parents cost a query.
 """
@@ -8,6 +9,8 @@ yet (an entity run out of order: also blocked). Only the few missing parents cos
 from collections.abc import Iterable
 
 from django.db import connection, connections
+
+from apps.core.models import Origin
 
 from ..models import QuarantinedRow
 from .keys import legacy_uuid
@@ -17,18 +20,29 @@ class ParentCheck:
     def __init__(self, *, entity: str, table: str, model, id_entity: str | None = None):
         self.entity, self.table, self.model = entity, table, model
         self.id_entity = id_entity or entity
+        self.pushed: dict = {}  # v1 key → v2 id of parents that v2 created and pushed
 
     def v2_id(self, key):
-        return legacy_uuid(self.id_entity, key)
+        """The v2 id of a parent ``problems`` found: derived from the key, or the pushed row's."""
+        pushed = self.pushed.get(key)
+        return pushed if pushed is not None else legacy_uuid(self.id_entity, key)
 
     def problems(self, keys: Iterable) -> dict:
         """{key: (reason, blocked_by)} for every key whose parent is not migrated."""
         keys = {k for k in keys if k is not None}
         if not keys:
             return {}
-        ids = {self.v2_id(k): k for k in keys}
+        ids = {legacy_uuid(self.id_entity, k): k for k in keys}
         present = existing_ids(self.model, list(ids))
         missing = {ids[i] for i in ids.keys() - present}
+        if not missing:
+            return {}
+        by_text = {str(k): k for k in missing}
+        for pk, key in self.model.objects.filter(
+            origin=Origin.V2, legacy_key__in=list(by_text)
+        ).values_list("pk", "legacy_key"):
+            self.pushed[by_text[key]] = pk
+            missing.discard(by_text[key])
         if not missing:
             return {}
         quarantined = set(

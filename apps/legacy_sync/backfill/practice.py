@@ -69,6 +69,28 @@ class BitIndex:
                 )
         return self._bits.get(bit_id)
 
+    def pushed_load(self, bit_ids) -> None:
+        """Index bits that v2 created and pushed to v1 (v2 concepts holding a v1 bit id): v1's
+        attempts on them map to the concept's first published atom."""
+        keys = [str(b) for b in bit_ids if isinstance(b, int)]
+        if not keys:
+            return
+        self.get(None)  # load the index first
+        for concept_id, key in Concept.objects.filter(
+            origin=Origin.V2, legacy_key__in=keys
+        ).values_list("pk", "legacy_key"):
+            atom = (
+                LearningAtom.objects.filter(live_concepts=concept_id)
+                .exclude(published_revision=None)
+                .order_by("pk").values_list("pk", "published_revision_id").first()
+            )  # fmt: skip
+            chapter = (
+                Concept.objects.filter(pk=concept_id).exclude(units__legacy_key=None)
+                .values_list("units__legacy_key", flat=True).first()
+            )  # fmt: skip
+            if atom is not None:
+                self._bits[int(key)] = (concept_id, int(chapter) if chapter else None, *atom)
+
 
 USERS = dict(entity="users", table="users", model=User)
 
@@ -116,7 +138,7 @@ class Sessions(Entity):
             new.append(
                 {
                     "id": legacy_uuid("sessions", key),
-                    "learner_id": legacy_uuid("users", row["user_id"]),
+                    "learner_id": self.users.v2_id(row["user_id"]),
                     "course_id": unit_course[legacy_uuid("chapters", row["chapter_id"])],
                     "started_at": started,
                     "completed_at": completed,
@@ -159,6 +181,9 @@ class Attempts(Entity):
             r["session_id"] for r in rows if r.get("session_user_id") is not None
         )
         unknown_bits = {r.get("bit_id") for r in rows if self.index.get(r.get("bit_id")) is None}
+        if unknown_bits:
+            self.index.pushed_load(unknown_bits)
+            unknown_bits = {b for b in unknown_bits if self.index.get(b) is None}
         bit_problems = self.bits.problems(unknown_bits)
         splits: dict[str, tuple] = {}
         new = []
@@ -185,14 +210,16 @@ class Attempts(Entity):
                 if chapter != row["session_chapter_id"]:
                     session_key = f"{session_key}@{chapter}"
                     splits[session_key] = (row["session_id"], concept_id)
-                session_id = legacy_uuid("sessions", session_key)
+                session_id = self.sessions.v2_id(
+                    row["session_id"] if session_key == str(row["session_id"]) else session_key
+                )
             attempt_id = legacy_uuid("attempts", key)
             correct = bool(row["correct"])
             new.append(
                 {
                     "id": attempt_id,
                     "learner_id": learners.get(row["user_id"])
-                    or learners.setdefault(row["user_id"], legacy_uuid("users", row["user_id"])),
+                    or learners.setdefault(row["user_id"], self.users.v2_id(row["user_id"])),
                     "atom_id": atom_id,
                     "revision_id": revision_id,
                     "session_id": session_id,

@@ -117,7 +117,7 @@ class ReviewCards(_PerLearner):
             if problem:
                 outcome.reject(key, problem, jsonable(row))
                 continue
-            learner, atom = legacy_uuid("users", row["user_id"]), self.index.get(row["bit_id"])[2]
+            learner, atom = self.users.v2_id(row["user_id"]), self.index.get(row["bit_id"])[2]
             owner = owners.get((learner, atom))
             if (learner, atom) in owners and owner != key:
                 held_by = f"card {owner}" if owner else "a v2 review state"
@@ -188,7 +188,7 @@ class MistakeLogs(_RowByRow):
     def v2_row(self, row: dict, key: str) -> dict:
         return {
             "id": legacy_uuid("mistake_logs", key),
-            "learner_id": legacy_uuid("users", row["user_id"]),
+            "learner_id": self.users.v2_id(row["user_id"]),
             "concept_id": self.index.get(row["bit_id"])[0],
             "subtype": self.subtype(row),
             "raw_text": row.get("raw_text") or "",
@@ -210,7 +210,7 @@ class Points(_RowByRow):
 
     def v2_row(self, row: dict, key: str) -> dict:
         return {
-            "learner_id": legacy_uuid("users", row["user_id"]),
+            "learner_id": self.users.v2_id(row["user_id"]),
             "amount": int(row["amount"]),
             "reason": POINT_REASONS[row["reason"]],
             "occurred_at": as_utc(row["created_at"]),
@@ -301,7 +301,7 @@ class Tasks(_RowByRow):
     def v2_row(self, row: dict, key: str) -> dict:
         return {
             "id": legacy_uuid("tasks", key),
-            "learner_id": legacy_uuid("users", row["user_id"]),
+            "learner_id": self.users.v2_id(row["user_id"]),
             "title": row["title"][:255],
             "course": row.get("course") or "",
             "due_at": as_utc(row.get("due_at")),

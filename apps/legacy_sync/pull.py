@@ -1,0 +1,202 @@
+"""v1 → v2 while both are live: new v1 rows, and later completions of v1 sessions, through the
+backfill's own mappers (one set of rules for history and for live traffic).
+
+Cheap when nothing changed: each entity reads from its backfill checkpoint, one indexed
+query that comes back empty. v1's ids come from sequences, so a v1 transaction can commit a
+lower id after a higher one was pulled; each pull therefore re-reads the last LOOKBACK ids
+and skips the rows v2 already holds. Skipped too (never pulled back): rows that v2 wrote to
+v1 itself, which carry their v1 id on the v2 row (origin v2).
+
+A batch that hits an IntegrityError is retried row by row; a row that still fails goes to
+quarantine (``integrity_error``) and the rest are applied.
+"""
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.db import IntegrityError, connections, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from apps.accounts.models import User
+from apps.content.models import LearningAtom
+from apps.core.models import Origin
+from apps.curriculum.models import Concept, Unit
+from apps.learning.models import Attempt, Mistake, StudySession, StudyTask, XPEvent
+from apps.scheduler.models import LearnerAtomState
+
+from .backfill.entity import BatchOutcome, Entity, Rejection
+from .backfill.keys import as_utc, jsonable
+from .backfill.learner_states import learner_states_catch_up
+from .backfill.quarantine import quarantine_release, quarantine_store
+from .backfill.registry import entities_build
+from .flags import sync_flags
+from .models import BackfillCheckpoint, MergedLegacyRow, QuarantinedRow
+
+LOOKBACK = 1_000
+OPEN_SESSION_DAYS = 7
+PULL_BATCH = 2_000
+# The v1 tables pulled live, and the v2 model holding each one's legacy keys.
+PULLED = {
+    "users": User,
+    "chapters": Unit,
+    "bits": Concept,
+    "flashcards": LearningAtom,
+    "sessions": StudySession,
+    "attempts": Attempt,
+    "review_cards": LearnerAtomState,
+    "mistake_logs": Mistake,
+    "points": XPEvent,
+    "tasks": StudyTask,
+}
+
+
+@dataclass
+class PullReport:
+    pulled: dict = field(default_factory=dict)  # entity → rows migrated
+    quarantined: dict = field(default_factory=dict)
+    completions: int = 0
+    skipped: bool = False
+
+    @property
+    def total(self) -> int:
+        return sum(self.pulled.values())
+
+
+def legacy_pull_once(*, entities: list[str] | None = None) -> PullReport:
+    report = PullReport()
+    if sync_flags().kill_switch:
+        report.skipped = True
+        return report
+    built = entities_build()
+    released: list[str] = []
+    for name in entities or list(PULLED):
+        migrated, held = entity_pull(built[name], released)
+        if migrated:
+            report.pulled[name] = migrated
+        if held:
+            report.quarantined[name] = held
+    report.completions = session_completions_pull()
+    if released:
+        learner_states_catch_up(released)
+    return report
+
+
+def entity_pull(entity: Entity, released: list[str]) -> tuple[int, int]:
+    """Pull ``entity``'s rows after its checkpoint (less the lookback); (migrated, held)."""
+    checkpoint, _ = BackfillCheckpoint.objects.get_or_create(entity=entity.name, range_start="")
+    last = checkpoint.last_key
+    after = last
+    if last and not entity.key_is_text:
+        after = str(int(last) - LOOKBACK) if int(last) > LOOKBACK else ""
+    migrated = held = 0
+    for rows in entity.pages(after=after, until=None, size=PULL_BATCH):
+        fresh = rows_unknown(entity.name, rows, entity)
+        if fresh:
+            outcome = rows_migrate(entity, fresh)
+            migrated += len(outcome.migrated_keys)
+            held += len(outcome.rejections)
+            if entity.name in ("attempts", "users"):
+                released += [f"{entity.name}:{k}" for k in outcome.migrated_keys]
+        newest = entity.key_of(rows[-1])
+        if _key_after(entity, newest, last):
+            BackfillCheckpoint.objects.filter(pk=checkpoint.pk).update(
+                last_key=newest, rows_seen=F("rows_seen") + len(fresh)
+            )
+            last = newest
+    return migrated, held
+
+
+def _key_after(entity: Entity, key: str, last: str) -> bool:
+    if not last:
+        return True
+    return key > last if entity.key_is_text else int(key) > int(last)
+
+
+def rows_unknown(name: str, rows: list[dict], entity: Entity) -> list[dict]:
+    """The rows v2 holds in no form: not migrated, not pushed from v2, not quarantined, not
+    merged into another row."""
+    keys = [entity.key_of(row) for row in rows]
+    known = set(
+        PULLED[name]  # both origins: the (origin, legacy_key) index serves the lookup
+        .objects.filter(origin__in=[Origin.LEGACY, Origin.V2], legacy_key__in=keys)
+        .values_list("legacy_key", flat=True)
+    )
+    known |= set(
+        QuarantinedRow.objects.filter(entity=name, legacy_key__in=keys).values_list(
+            "legacy_key", flat=True
+        )
+    )
+    known |= set(
+        MergedLegacyRow.objects.filter(entity=name, legacy_key__in=keys).values_list(
+            "legacy_key", flat=True
+        )
+    )
+    return [row for row, key in zip(rows, keys, strict=True) if key not in known]
+
+
+def rows_migrate(entity: Entity, rows: list[dict]) -> BatchOutcome:
+    """Migrate a batch in one transaction; on an IntegrityError, row by row."""
+    try:
+        with transaction.atomic():
+            outcome = entity.migrate(rows)
+            _outcome_store(entity, outcome)
+        return outcome
+    except IntegrityError:
+        pass
+    total = BatchOutcome()
+    for row in rows:
+        key = entity.key_of(row)
+        try:
+            with transaction.atomic():
+                outcome = entity.migrate([row])
+                _outcome_store(entity, outcome)
+        except IntegrityError as exc:
+            outcome = BatchOutcome(
+                rejections=[Rejection(key, "integrity_error", str(exc)[:500], jsonable(row))]
+            )
+            with transaction.atomic():
+                quarantine_store(entity.name, outcome.rejections)
+        total.migrated_keys += outcome.migrated_keys
+        total.rejections += outcome.rejections
+    return total
+
+
+def _outcome_store(entity: Entity, outcome: BatchOutcome) -> None:
+    quarantine_store(entity.name, outcome.rejections)
+    quarantine_release(entity.name, outcome.migrated_keys)
+
+
+def session_completions_pull() -> int:
+    """v1 sessions completed since they were pulled: v2's copies (and their per-chapter
+    splits) get the completion. Only sessions started in the last OPEN_SESSION_DAYS are
+    watched (older open ones are abandoned; should v1 still complete one, the nightly
+    reconciliation finds it). A session completed on both sides keeps its own side's value
+    (the outbox logs such conflicts when v2 pushes)."""
+    since = timezone.now() - timedelta(days=OPEN_SESSION_DAYS)
+    open_sessions = list(
+        StudySession.objects.filter(origin=Origin.LEGACY, completed_at=None, started_at__gte=since)
+        .exclude(legacy_key__contains="@")
+        .values_list("legacy_key", flat=True)
+    )
+    done = 0
+    for start in range(0, len(open_sessions), 5_000):
+        chunk = [int(k) for k in open_sessions[start : start + 5_000]]
+        with connections["legacy"].cursor() as cursor:
+            marks = ", ".join(["%s"] * len(chunk))
+            cursor.execute(
+                f"SELECT id, completed_at FROM sessions WHERE id IN ({marks}) "  # noqa: S608
+                "AND completed_at IS NOT NULL",
+                chunk,
+            )
+            completed = cursor.fetchall()
+        for key, completed_at in completed:
+            completed_at = as_utc(completed_at)
+            # A completion before the start is refused as the backfill refuses it; the
+            # reconciliation reports the session's difference.
+            still_open = StudySession.objects.filter(
+                origin=Origin.LEGACY, completed_at=None, started_at__lte=completed_at
+            )
+            done += still_open.filter(legacy_key=str(key)).update(completed_at=completed_at)
+            still_open.filter(legacy_key__startswith=f"{key}@").update(completed_at=completed_at)
+    return done
