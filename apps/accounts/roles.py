@@ -72,6 +72,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
             ),
         ),
         "legacy_sync.view_migration_status",
+        "legacy_sync.start_backfill",
     ],
 }
 

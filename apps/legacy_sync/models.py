@@ -72,6 +72,7 @@ class BackfillRun(models.Model):
 
     class Meta:
         ordering = ["-started_at"]
+        permissions = [("start_backfill", "Can start a backfill from the admin")]
 
     def __str__(self) -> str:
         return f"Backfill {self.pk} ({self.status}) at {self.started_at:%Y-%m-%d %H:%M}"

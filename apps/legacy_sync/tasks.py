@@ -25,6 +25,18 @@ def backfill_range_task(
         raise
 
 
+@shared_task(name="legacy_sync.backfill_start", ignore_result=True)
+def backfill_start_task(**kwargs) -> None:
+    """A whole backfill started from the admin, in one worker (legacy_backfill's default run;
+    v1's JSON files from settings.LEGACY_JSON_DIR). Not acks_late: a redelivery would start a
+    second run; a killed run is resumed by starting again, from the checkpoints."""
+    from django.conf import settings
+
+    from .backfill.runner import backfill_run
+
+    backfill_run(json_dir=settings.LEGACY_JSON_DIR)
+
+
 # --- Live sync. Every task is idempotent (acks_late is safe) and cheap when there is nothing
 # to do, so the beat can run them often; the flags' kill switch makes them return at once.
 

@@ -151,6 +151,9 @@ LEGACY_SCHEMA_DIR = env.path(
     "LEGACY_SCHEMA_DIR", default=str(BASE_DIR.parent / "shared" / "legacy")
 )
 
+# v1's JSON progress files (user_data/), read by the backfill.
+LEGACY_JSON_DIR = env.path("LEGACY_JSON_DIR", default=str(VAR_DIR / "legacy_json"))
+
 # Live sync with v1 (apps/legacy_sync): the flags' defaults until Migration staff change them
 # in the admin, and how hard the outbox tries before an entry is dead.
 LEGACY_SYNC_DEFAULTS = {

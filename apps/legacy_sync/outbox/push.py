@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, timedelta
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import DatabaseError, DataError, IntegrityError, connections, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -114,16 +115,27 @@ def _map_and_reserve(entries: list[OutboxEntry]) -> tuple[list[Pushed], dict]:
     parent that nothing had queued (dual write switched on after it was written) is queued
     and pushed first, in this batch."""
     rows = {}
-    for entity in {e.entity for e in entries}:
+    for entity in {e.entity for e in entries} & SPECS.keys():
         spec = SPECS[entity]
-        ids = [e.v2_id for e in entries if e.entity == entity]
+        ids = [i for i in (e.v2_id for e in entries if e.entity == entity) if _is_pk(spec, i)]
         found = spec.model.objects.select_related(*spec.related).in_bulk(ids)
         rows[entity] = {str(pk): row for pk, row in found.items()}
     pushed, outcomes = [], {}
     for entry in entries:
+        if entry.entity not in SPECS:
+            outcomes[entry.pk] = ("v2_only", f"v1 has no table for {entry.entity!r}")
+            continue
         row = rows[entry.entity].get(entry.v2_id)
         _entry_map(entry, row, pushed, outcomes, depth=0)
     return pushed, outcomes
+
+
+def _is_pk(spec, value: str) -> bool:
+    try:
+        spec.model._meta.pk.to_python(value)
+    except ValidationError:
+        return False
+    return True
 
 
 def _entry_map(entry: OutboxEntry, row, pushed: list, outcomes: dict, *, depth: int) -> None:
