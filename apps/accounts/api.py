@@ -8,6 +8,7 @@ from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
 from apps.core.errors import AccountLocked
 from apps.core.openapi import error_response
+from apps.legacy_sync.flags import learner_cohort
 
 from .lockout import cooloff_seconds
 from .models import normalize_email_address
@@ -82,6 +83,11 @@ class MeView(APIView):
         is_staff = serializers.BooleanField()
         roles = serializers.ListField(child=serializers.CharField())
         date_joined = serializers.DateTimeField()
+        cohort = serializers.ChoiceField(
+            choices=["v1", "adaptive"],
+            help_text="The adaptive rollout's A/B cohort: clients send `v1` learners to the "
+            "static curriculum and `adaptive` ones to the scheduler.",
+        )
 
     @extend_schema_serializer(component_name="MeUpdate")
     class InputSerializer(serializers.Serializer):
@@ -99,6 +105,7 @@ class MeView(APIView):
             "is_staff": user.is_staff,
             "roles": user_role_names(user=user),
             "date_joined": user.date_joined,
+            "cohort": learner_cohort(user),
         }
         return Response(self.OutputSerializer(payload).data)
 

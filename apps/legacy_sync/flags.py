@@ -11,6 +11,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 
 from .models import Cohort, CohortAssignment, FlagChange, ReadSource, SyncFlags
 
@@ -102,5 +103,7 @@ def learner_cohort(learner) -> str:
             learner=learner, defaults={"bucket": bucket, "cohort": cohort}
         )
     elif assignment.cohort != cohort:
-        CohortAssignment.objects.filter(pk=assignment.pk).update(cohort=cohort)
+        CohortAssignment.objects.filter(pk=assignment.pk).update(
+            cohort=cohort, updated_at=timezone.now()
+        )
     return cohort

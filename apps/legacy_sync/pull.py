@@ -14,7 +14,7 @@ quarantine (``integrity_error``) and the rest are applied.
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from django.db import IntegrityError, connections, transaction
+from django.db import DatabaseError, IntegrityError, connections, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -64,8 +64,10 @@ class PullReport:
 
 
 def legacy_pull_once(*, entities: list[str] | None = None) -> PullReport:
+    """Skipped unless v1 is live (dual write on) and the kill switch is off."""
     report = PullReport()
-    if sync_flags().kill_switch:
+    flags = sync_flags()
+    if flags.kill_switch or not flags.dual_write:
         report.skipped = True
         return report
     built = entities_build()
@@ -200,3 +202,55 @@ def session_completions_pull() -> int:
             done += still_open.filter(legacy_key=str(key)).update(completed_at=completed_at)
             still_open.filter(legacy_key__startswith=f"{key}@").update(completed_at=completed_at)
     return done
+
+
+OPEN_SESSION_CATCH_UP_HOURS = 12
+
+
+def learner_v1_session_catch_up(learner) -> set:
+    """Read-after-write for a learner moving from v1 to v2 mid-session (the seed's
+    ``generate_adaptive_lesson``): their open v1 sessions and those sessions' attempts are
+    pulled now, not at the next beat, and the concepts practised there are returned so the
+    next items leave them out. v1 being unreachable costs the learner nothing: no exclusion.
+    """
+    flags = sync_flags()
+    v1_user = learner.legacy_key
+    if not (v1_user and v1_user.isdigit()) or flags.kill_switch or not flags.dual_write:
+        return set()
+    since = (timezone.now() - timedelta(hours=OPEN_SESSION_CATCH_UP_HOURS)).replace(tzinfo=None)
+    built = entities_build()
+    sessions, attempts = built["sessions"], built["attempts"]
+    try:
+        with connections["legacy"].cursor() as cursor:
+            cursor.execute(
+                "SELECT * FROM sessions WHERE user_id = %s AND completed_at IS NULL "
+                "AND started_at >= %s ORDER BY id",
+                [int(v1_user), since],
+            )
+            names = [c[0] for c in cursor.description]
+            open_rows = [dict(zip(names, r, strict=True)) for r in cursor.fetchall()]
+            if not open_rows:
+                return set()
+            ids = [row["id"] for row in open_rows]
+            cursor.execute(
+                f"{attempts.select} WHERE attempts.session_id IN "
+                f"({', '.join(['%s'] * len(ids))}) ORDER BY attempts.id",
+                ids,
+            )
+            names = [c[0] for c in cursor.description]
+            attempt_rows = [dict(zip(names, r, strict=True)) for r in cursor.fetchall()]
+    except DatabaseError:
+        return set()
+    released: list[str] = []
+    for entity, rows in ((sessions, open_rows), (attempts, attempt_rows)):
+        fresh = rows_unknown(entity.name, rows, entity)
+        if fresh:
+            released += [f"{entity.name}:{k}" for k in rows_migrate(entity, fresh).migrated_keys]
+    if any(item.startswith("attempts:") for item in released):
+        learner_states_catch_up(released)
+    keys = [str(row["id"]) for row in attempt_rows]
+    return set(
+        Attempt.objects.filter(origin=Origin.LEGACY, legacy_key__in=keys)
+        .values_list("atom__live_concepts", flat=True)
+        .distinct()
+    ) - {None}

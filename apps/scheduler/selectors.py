@@ -55,7 +55,11 @@ def _weights(course: Course) -> ScoreWeights:
     )
 
 
-def next_items(*, learner, course: Course, limit: int = 10, session_id=None) -> list[NextItem]:
+def next_items(
+    *, learner, course: Course, limit: int = 10, session_id=None, exclude_concepts=frozenset()
+) -> list[NextItem]:
+    """``exclude_concepts``: concepts not to offer now (practised a moment ago elsewhere:
+    the learner's open v1 session, apps/legacy_sync/pull.py)."""
     now_epoch = timezone.now().timestamp()
     # One row per (live atom, live concept) with the learner's state joined in; due times come
     # back as epoch seconds, which is far cheaper to load than 10k aware datetimes.
@@ -81,6 +85,9 @@ def next_items(*, learner, course: Course, limit: int = 10, session_id=None) -> 
                 "atom_id", flat=True
             )
         )
+    rows = list(rows)
+    if exclude_concepts:
+        answered_now |= {row[0] for row in rows if row[4] in exclude_concepts}
     seen_ids: set = set()
     candidates = []
     for row in rows:
