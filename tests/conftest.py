@@ -79,11 +79,22 @@ def celery_worker_queue(django_db_setup, django_db_blocker):
         pytest.skip(f"integration test skipped: {missing}")
 
     queue = f"test-{uuid.uuid4().hex[:12]}"
+    worker, log = celery_worker_start(queue)
+    try:
+        yield queue
+    finally:
+        celery_worker_stop(worker, log)
+
+
+def celery_worker_start(queue: str, env_extra: dict | None = None):
+    """A ``celery worker`` process on the test databases consuming ``queue``, once it is
+    ready; returns (process, open log file). Tests that kill workers start their own."""
     env = os.environ | {
         "DJANGO_SETTINGS_MODULE": "config.settings.test",
         "DATABASE_URL": _database_url("default"),
         "LEGACY_DATABASE_URL": _database_url("legacy"),
         "CELERY_QUEUE": queue,
+        **(env_extra or {}),
     }
     log_path = ROOT / "var" / f"celery-worker-{queue}.log"
     log = log_path.open("w")
@@ -97,14 +108,19 @@ def celery_worker_queue(django_db_setup, django_db_blocker):
     )  # fmt: skip
     try:
         _wait_until_consuming(worker, queue, log_path)
-        yield queue
-    finally:
-        worker.terminate()
-        try:
-            worker.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            worker.kill()
-        log.close()
+    except BaseException:
+        celery_worker_stop(worker, log)
+        raise
+    return worker, log
+
+
+def celery_worker_stop(worker: subprocess.Popen, log) -> None:
+    worker.terminate()
+    try:
+        worker.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        worker.kill()
+    log.close()
 
 
 def _wait_until_consuming(worker: subprocess.Popen, queue: str, log_path: Path) -> None:

@@ -165,6 +165,8 @@ LEGACY_SYNC_DEFAULTS = {
 }
 LEGACY_OUTBOX_MAX_TRIES = env.int("LEGACY_OUTBOX_MAX_TRIES", default=8)
 LEGACY_OUTBOX_BATCH = env.int("LEGACY_OUTBOX_BATCH", default=500)
+# How long a drain's claim on a batch lasts: a drain killed mid-batch is resent after it.
+LEGACY_OUTBOX_LEASE_S = env.int("LEGACY_OUTBOX_LEASE_S", default=30)
 LEGACY_PULL_INTERVAL_S = env.float("LEGACY_PULL_INTERVAL_S", default=1.0)
 
 # Offline attempt sync: how old a client timestamp may be, and how far ahead of the server

@@ -227,14 +227,16 @@ def test_legacy_sync_once_command_pulls_and_pushes(tmp_path, capsys):
     synced_world(tmp_path)
     learner, card = legacy_learner(), bit_card()
     v1_attempt_insert(user_id=int(learner.legacy_key), bit_id=int(card.legacy_key[4:]))
-    sync_flags_update(dual_write=False)  # queue by hand below, as a lost message would leave it
-    attempt = answer(learner, card)
-    OutboxEntry.objects.create(entity="attempts", v2_id=attempt.pk)
+    attempt = answer(learner, card)  # pushed at once (eager Celery)
+    # a second entry for the same row, as a resend after a lost acknowledgement leaves it
+    OutboxEntry.objects.create(entity="attempts", v2_id=str(attempt.pk))
+    before = v1_count("attempts")
 
     call_command("legacy_sync_once")
 
     out = capsys.readouterr().out
     assert "pulled attempts" in out and "Pulled 1 v1 rows. Pushed 1 outbox rows" in out
+    assert v1_count("attempts") == before  # the resend was an upsert on the same v1 id
 
 
 def test_the_kill_switch_pauses_both_directions_and_loses_nothing(tmp_path):

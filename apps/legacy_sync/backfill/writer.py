@@ -81,7 +81,9 @@ def rows_insert(model: type[models.Model], rows: Sequence[dict]) -> None:
         except (IntegrityError, connection.Database.IntegrityError):  # COPY raises the driver's
             placeholders = ", ".join(["%s"] * len(attnames))
             sql = f"INSERT INTO {table} ({columns}) VALUES ({placeholders}) ON CONFLICT DO NOTHING"  # noqa: S608
-            with connection.cursor() as cursor:
+            # In a savepoint: a row that fails here too (a check constraint) must leave the
+            # transaction usable for the caller's per-row fallback.
+            with transaction.atomic(), connection.cursor() as cursor:
                 for start in range(0, len(records), SQL_CHUNK):
                     cursor.executemany(sql, records[start : start + SQL_CHUNK])
     if triggers_off:

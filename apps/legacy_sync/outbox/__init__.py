@@ -7,6 +7,7 @@ after commit a drain is queued (push.py applies entries to v1), and the beat's s
 drains whatever a lost message left behind.
 """
 
+import logging
 from collections.abc import Iterable
 
 from django.core.cache import cache
@@ -16,6 +17,7 @@ from ..flags import sync_flags
 from ..models import OutboxEntry
 
 DRAIN_QUEUED_KEY = "legacy_sync:outbox_drain_queued"
+logger = logging.getLogger(__name__)
 
 
 def outbox_record(*, entity: str, v2_ids: Iterable) -> None:
@@ -32,7 +34,10 @@ def outbox_record(*, entity: str, v2_ids: Iterable) -> None:
 def outbox_drain_soon() -> None:
     """Queue one drain; writes that commit while one is queued ride on it. The drain clears
     the mark before it reads the outbox, so a write after that queues another."""
-    if cache.add(DRAIN_QUEUED_KEY, 1, timeout=5):
-        from ..tasks import outbox_drain_task
+    try:
+        if cache.add(DRAIN_QUEUED_KEY, 1, timeout=5):
+            from ..tasks import outbox_drain_task
 
-        outbox_drain_task.delay()
+            outbox_drain_task.delay()
+    except Exception:  # the broker or v1 (eager mode) is down: the learner's write stands
+        logger.warning("outbox drain not queued; the sweeper will send it", exc_info=True)

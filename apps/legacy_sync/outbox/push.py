@@ -35,7 +35,6 @@ from apps.learning.models import StudySession
 from ..models import OutboxEntry, OutboxStatus, ReadSource, SyncConflict
 from .mappers import MAPPERS, PUSH_ORDER, SPECS, V2Only, Waiting
 
-LEASE = timedelta(seconds=30)
 RESERVE_TRIES = 50
 MAX_PARENTS = 4  # an attempt's user, session and bit, plus one more level
 WAIT_RETRY = timedelta(seconds=1)
@@ -81,7 +80,7 @@ def outbox_drain(*, max_batches: int = 100) -> DrainReport:
 def outbox_batch_push(*, limit: int) -> DrainReport:
     report = DrainReport()
     now = timezone.now()
-    lease = timedelta(seconds=getattr(settings, "LEGACY_OUTBOX_LEASE_S", LEASE.seconds))
+    lease = timedelta(seconds=settings.LEGACY_OUTBOX_LEASE_S)
     with transaction.atomic():
         entries = list(
             OutboxEntry.objects.select_for_update(skip_locked=True)
