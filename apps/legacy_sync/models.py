@@ -272,8 +272,9 @@ class OutboxEntry(models.Model):
     resend always carries the row's latest state."""
 
     entity = models.CharField(max_length=32)
-    v2_id = models.CharField(max_length=40, help_text="The v2 row's primary key (a UUID or, "
-                             "for XP events, a number).")
+    v2_id = models.CharField(
+        max_length=40, help_text="The v2 row's primary key (a UUID or, for XP events, a number)."
+    )
     status = models.CharField(
         max_length=8, choices=OutboxStatus.choices, default=OutboxStatus.PENDING
     )
@@ -296,6 +297,11 @@ class OutboxEntry(models.Model):
                 condition=models.Q(status="pending"),
             ),
             models.Index(fields=["entity", "v2_id"]),
+            # the status pages' dead count and recent lag, polled every 2 s
+            models.Index(fields=["id"], name="outbox_dead", condition=models.Q(status="dead")),
+            models.Index(
+                fields=["sent_at"], name="outbox_sent", condition=models.Q(status="sent")
+            ),
         ]
 
     def __str__(self) -> str:
