@@ -75,3 +75,13 @@ def legacy_pull_task(**kwargs) -> None:
         legacy_pull_once()
     finally:
         cache.delete(PULL_LOCK)
+
+
+@shared_task(name="legacy_sync.reconcile_nightly", acks_late=True, ignore_result=True)
+def reconcile_nightly_task(**kwargs) -> None:
+    """The nightly comparison of v1 with v2 (beat, 03:00 UTC). Read-only: differences are
+    recorded for staff (status pages, admin), repairs are theirs to start (legacy_reconcile
+    --repair). A second delivery only records a second run."""
+    from .reconcile import reconcile_nightly
+
+    reconcile_nightly()

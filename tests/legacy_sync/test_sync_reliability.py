@@ -18,6 +18,7 @@ from apps.legacy_sync.flags import sync_flags_update
 from apps.legacy_sync.models import OutboxEntry, OutboxStatus, QuarantinedRow
 from apps.legacy_sync.outbox.push import outbox_drain
 from apps.legacy_sync.pull import legacy_pull_once
+from apps.legacy_sync.reconcile import reconcile_run
 from apps.legacy_sync.tasks import outbox_drain_task
 from config.celery import app as celery_app
 from tests.conftest import celery_worker_start, celery_worker_stop
@@ -202,6 +203,11 @@ def test_v1_down_learners_keep_working_and_the_outbox_drains_when_it_is_back(
     outbox_drain()
     assert not OutboxEntry.objects.filter(status=OutboxStatus.PENDING).exists()
     exactly_once_in_v1(list(Attempt.objects.filter(learner=learner, origin="v2")))
+    # and v1 and v2 reconcile with nothing unexplained
+    run = reconcile_run()
+    assert run.status == "clean", list(
+        run.diffs.filter(explained=False).values_list("entity", "legacy_key", "kind")
+    )
 
 
 def test_an_integrity_error_in_a_pulled_batch_quarantines_that_row_only(tmp_path):
