@@ -299,9 +299,7 @@ class OutboxEntry(models.Model):
             models.Index(fields=["entity", "v2_id"]),
             # the status pages' dead count and recent lag, polled every 2 s
             models.Index(fields=["id"], name="outbox_dead", condition=models.Q(status="dead")),
-            models.Index(
-                fields=["sent_at"], name="outbox_sent", condition=models.Q(status="sent")
-            ),
+            models.Index(fields=["sent_at"], name="outbox_sent", condition=models.Q(status="sent")),
         ]
 
     def __str__(self) -> str:
