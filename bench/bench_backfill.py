@@ -171,6 +171,18 @@ def main() -> None:
         held = all(e["legacy"] == e["migrated"] + e["quarantined"] for e in status(NEW).values())
         print(f"   conservation holds for every entity: {held}")
 
+        # 1b. Reconciliation of the same data (issue 8's target: < 60 s at seed scale).
+        started = time.perf_counter()
+        argv = ["/usr/bin/time", "-f", "MAXRSS_KB=%M", sys.executable, "manage.py",
+                "legacy_reconcile", "--json"]  # fmt: skip
+        checked = subprocess.run(argv, cwd=ROOT, env=env(NEW), capture_output=True, text=True)  # noqa: S603
+        seconds = time.perf_counter() - started
+        summary = json.loads(checked.stdout) if checked.stdout.strip().startswith("{") else {}
+        print(f"   legacy_reconcile: {seconds:.0f} s, exit {checked.returncode}, unexplained "
+              f"differences {summary.get('differences', '?')}, explained "
+              f"{summary.get('explained', '?')}, "
+              f"peak RSS {peak_rss_mb(checked.stderr):.0f} MB")  # fmt: skip
+
         # 2. The same through a two-process worker (--async).
         async_db = f"{NEW}_async"
         fresh_database(async_db)

@@ -23,9 +23,11 @@ import psycopg
 
 ROOT = Path(__file__).resolve().parent.parent
 SERVER = os.environ.get("BENCH_PG_SERVER", "postgres://postgres@127.0.0.1:5432")
-RUN = uuid.uuid4().hex[:8]
+RUN = os.environ.setdefault("BENCH_LAG_RUN", uuid.uuid4().hex[:8])  # spawned writers share it
 NEW, LEGACY = f"bench_lag_{RUN}", f"bench_lag_{RUN}_legacy"
 QUEUE = f"bench-lag-{RUN}"
+PULL_QUEUE = f"{QUEUE}-pull"
+WRITERS = int(os.environ.get("BENCH_WRITERS", "3"))
 SECONDS = float(os.environ.get("BENCH_SECONDS", "30"))
 RATE = float(os.environ.get("BENCH_RATE", "200"))
 V1_RATE = float(os.environ.get("BENCH_V1_RATE", "50"))
@@ -38,6 +40,7 @@ os.environ.update(
     LEGACY_DATABASE_URL=f"{SERVER}/{LEGACY}",
     REDIS_URL=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0"),
     CELERY_QUEUE=QUEUE,
+    LEGACY_PULL_QUEUE=PULL_QUEUE,
     LEGACY_JSON_DIR=str(ROOT / "var" / f"bench_lag_{RUN}"),
     LEGACY_SCHEMA_DIR=os.environ.get("LEGACY_SCHEMA_DIR", str(ROOT.parent / "shared" / "legacy")),
 )
@@ -53,6 +56,16 @@ def manage(*args: str) -> None:
                    capture_output=True, text=True)  # fmt: skip
 
 
+def worker_start(queue: str) -> subprocess.Popen:
+    log = ROOT / "var" / f"bench_lag_{RUN}_{queue}.log"
+    return subprocess.Popen(  # noqa: S603
+        [sys.executable, "-m", "celery", "-A", "config", "worker", "--queues", queue,
+         "--concurrency", "1", "--without-gossip", "--without-mingle", "--without-heartbeat",
+         "--loglevel", "WARNING"],
+        cwd=ROOT, stdout=log.open("w"), stderr=subprocess.STDOUT,
+    )  # fmt: skip
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
@@ -62,27 +75,70 @@ def main() -> None:
     for name in (NEW, LEGACY):
         admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin(f'CREATE DATABASE "{name}"')
-    worker = None
+    workers = []
     try:
         manage("migrate", "--noinput")
         manage("legacy_make_fixture", "--users", "500", "--sessions", "3000", "--attempts",
                "20000", "--bits", "100", "--seed", "5")  # fmt: skip
         manage("legacy_backfill", "--entities", "users,chapters,bits,sessions,attempts")
-        log = ROOT / "var" / f"bench_lag_{RUN}_worker.log"
-        worker = subprocess.Popen(  # noqa: S603
-            [sys.executable, "-m", "celery", "-A", "config", "worker", "--queues", QUEUE,
-             "--concurrency", "2", "--without-gossip", "--without-mingle",
-             "--without-heartbeat", "--loglevel", "WARNING"],
-            cwd=ROOT, stdout=log.open("w"), stderr=subprocess.STDOUT,
-        )  # fmt: skip
-        time.sleep(6)  # the worker's start (it logs nothing at WARNING)
+        workers = [worker_start(QUEUE), worker_start(PULL_QUEUE)]  # the outbox's, the pull's
+        time.sleep(6)  # the workers' start (they log nothing at WARNING)
         run_load()
     finally:
-        if worker is not None:
+        for worker in workers:
             worker.terminate()
             worker.wait(timeout=30)
         for name in (NEW, LEGACY):
             admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def answer_in_processes(rate: float, seconds: float) -> tuple[int, float]:
+    """WRITERS forked processes answering at rate/WRITERS each; (answers, seconds)."""
+    import multiprocessing
+
+    from django.db import connections
+
+    connections.close_all()
+    # spawn, not fork: a forked child would share the parent's broker and database sockets
+    context = multiprocessing.get_context("spawn")
+    results = context.Queue()
+    children = [context.Process(target=_writer, args=(i, rate / WRITERS, seconds, results))
+                for i in range(WRITERS)]  # fmt: skip
+    for child in children:
+        child.start()
+    counts = [results.get() for _ in children]
+    for child in children:
+        child.join()
+    return sum(counts), seconds
+
+
+def _writer(index: int, rate: float, seconds: float, results) -> None:
+    import django
+
+    sys.path.insert(0, str(ROOT))
+    django.setup()
+    from apps.accounts.models import User
+    from apps.content.models import LearningAtom
+    from apps.learning.services.attempts import AttemptInput, attempts_ingest
+
+    learners = list(User.objects.filter(origin="legacy").order_by("pk")[index::WRITERS][:100])
+    cards = list(LearningAtom.objects.filter(legacy_key__startswith="bit:")[:100])
+    done, start = 0, time.monotonic()
+    while (elapsed := time.monotonic() - start) < seconds:
+        if done > elapsed * rate:
+            time.sleep(0.001)
+            continue
+        learner, card = learners[done % len(learners)], cards[(done * 7) % len(cards)]
+        attempts_ingest(
+            learner=learner,
+            inputs=[
+                AttemptInput(
+                    client_attempt_id=uuid.uuid4(), atom_id=card.pk, response={"quality": 4}
+                )
+            ],
+        )
+        done += 1
+    results.put(done)
 
 
 def run_load() -> None:
@@ -95,38 +151,20 @@ def run_load() -> None:
     from apps.accounts.models import User
     from apps.content.models import LearningAtom
     from apps.learning.models import Attempt
-    from apps.learning.services.attempts import AttemptInput, attempts_ingest
     from apps.legacy_sync.flags import sync_flags_update
     from apps.legacy_sync.models import OutboxEntry, OutboxStatus
-    from apps.legacy_sync.tasks import legacy_pull_task, outbox_drain_task
+    from apps.legacy_sync.tasks import legacy_pull_task
 
     learners = list(User.objects.filter(origin="legacy")[:200])
-    cards = list(LearningAtom.objects.filter(legacy_key__startswith="bit:")[:100])
 
-    def answer_at(rate: float, seconds: float) -> tuple[int, float]:
-        done, start = 0, time.monotonic()
-        while (elapsed := time.monotonic() - start) < seconds:
-            if done > elapsed * rate:
-                time.sleep(0.001)
-                continue
-            learner, card = learners[done % len(learners)], cards[(done * 7) % len(cards)]
-            attempts_ingest(
-                learner=learner,
-                inputs=[
-                    AttemptInput(
-                        client_attempt_id=uuid.uuid4(), atom_id=card.pk, response={"quality": 4}
-                    )
-                ],
-            )
-            done += 1
-        return done, time.monotonic() - start
-
-    # Baseline: the learner write path alone, flat out, dual write off.
+    # Baseline: the learner write path alone, flat out, dual write off, same writer processes.
     sync_flags_update(dual_write=False)
-    base_n, base_s = answer_at(10_000, 5)
-    print(f"baseline (dual write off, flat out): {base_n / base_s:,.0f} attempts/s")
+    base_n, base_s = answer_in_processes(10_000, 5)
+    print(f"baseline (dual write off, flat out, {WRITERS} writer processes): "
+          f"{base_n / base_s:,.0f} attempts/s")  # fmt: skip
     sync_flags_update(dual_write=True)
     time.sleep(1.5)  # the flag cache
+    cards = list(LearningAtom.objects.filter(legacy_key__startswith="bit:")[:100])
 
     stop = threading.Event()
     v1_commits: dict[int, float] = {}
@@ -150,13 +188,14 @@ def run_load() -> None:
     def beat() -> None:
         while not stop.is_set():
             legacy_pull_task.delay()
-            outbox_drain_task.delay()  # the sweep (every 5 s in production; here it is cheap)
             time.sleep(PULL_INTERVAL)
+
+    # (the outbox's sweep is not needed here: every write queues its drain after commit)
 
     threads = [threading.Thread(target=v1_writer), threading.Thread(target=beat)]
     for thread in threads:
         thread.start()
-    n, seconds = answer_at(RATE, SECONDS)
+    n, seconds = answer_in_processes(RATE, SECONDS)
     stop.set()
     for thread in threads:
         thread.join()

@@ -10,6 +10,7 @@ state it would join.
 import math
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 from django.db import transaction
 
@@ -93,15 +94,31 @@ def _sm2_review_capped(state: SM2State, quality: int, at: datetime, policy) -> S
     return state
 
 
+@lru_cache(maxsize=65_536)
+def _sm2_sequence(qualities: tuple[int, ...], maximum_interval_days: int) -> tuple:
+    """(easiness, repetitions, interval days) after reviews of these qualities, capped."""
+    policy = SchedulingPolicy(maximum_interval_days=maximum_interval_days)
+    state, at = SM2State(), datetime(2000, 1, 1)
+    for quality in qualities:
+        state = _sm2_review_capped(state, quality, at, policy)
+    return state.easiness, state.repetitions, state.interval_days
+
+
 def review_states_replay(reviews, policy: SchedulingPolicy) -> tuple[dict, datetime | None]:
     """(state, due) after ``reviews`` — (quality, reviewed_at) pairs in order — from no state:
     what review_state_next gives step by step, without SM-2's dict round trip per step (the
     legacy backfill replays millions)."""
     if policy.algorithm == "sm2":
-        state = SM2State()
-        for quality, at in reviews:
-            state = _sm2_review_capped(state, quality, at, policy)
-        return state.as_dict(), state.due
+        if not reviews:
+            return SM2State().as_dict(), None
+        # SM-2's numbers depend on the qualities alone, and migrated histories repeat the
+        # same short sequences endlessly: compute each once; the times only place the result.
+        qualities = tuple(quality for quality, _ in reviews)
+        easiness, repetitions, interval = _sm2_sequence(qualities, policy.maximum_interval_days)
+        last = reviews[-1][1]
+        due = last + timedelta(days=interval)
+        state = SM2State(easiness, repetitions, interval, due, last)
+        return state.as_dict(), due
     state, due = {}, None
     for quality, at in reviews:
         state, due = review_state_next(state, quality, at, policy)

@@ -221,6 +221,11 @@ CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_DEFAULT_QUEUE = env("CELERY_QUEUE", default="celery")
+# The v1 pull is latency-bound (read-after-write across systems): give it a worker of its own
+# by naming a queue here, so it never waits behind bulk work.
+CELERY_TASK_ROUTES = {
+    "legacy_sync.pull": {"queue": env("LEGACY_PULL_QUEUE", default=CELERY_TASK_DEFAULT_QUEUE)},
+}
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}

@@ -44,6 +44,9 @@ class Entity(ABC):
     select: str = ""  # the SELECT ... FROM ... part; defaults to every column of ``table``
     depends_on: tuple[str, ...] = ()
     parallel: bool = True  # may --async split it into key ranges worked on at once?
+    # v2 tables this stage loads in bulk: their secondary indexes are built after an initial
+    # load (indexes.py)
+    bulk_models: tuple = ()
 
     def key_of(self, row: dict) -> str:
         return str(row[self.key_column])

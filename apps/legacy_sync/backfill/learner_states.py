@@ -68,6 +68,7 @@ class LearnerStates(Entity):
     """Not a v1 table: a stage keyed by the migrated learners' ids."""
 
     name = "learner_states"
+    bulk_models = (LearnerAtomState, LearnerConceptState)
     key_is_text = True
     depends_on = ("attempts", "json_attempts", "review_cards")
 

@@ -154,6 +154,7 @@ class Sessions(Entity):
 
 class Attempts(Entity):
     name = table = "attempts"
+    bulk_models = (Attempt,)
     depends_on = ("users", "bits", "sessions")
     select = (
         "SELECT attempts.*, sessions.user_id AS session_user_id, "

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from ..models import BackfillCheckpoint, BackfillRun, BackfillStatus, QuarantinedRow
 from .entity import Entity
+from .indexes import indexes_deferred
 from .learner_states import LearnerStates
 from .quarantine import quarantine_release, quarantine_store
 from .registry import ENTITY_ORDER, entities_build
@@ -101,17 +102,18 @@ def backfill_run(
             entity = stages[name]
             legacy = entity.legacy_count()
             _progress_start(run, name, legacy)
-            if use_celery:
-                _run_in_workers(run, entity, batch_size, json_dir, parts, legacy, on_progress)
-            else:
+            with indexes_deferred(*entity.bulk_models):
+                if use_celery:
+                    _run_in_workers(run, entity, batch_size, json_dir, parts, legacy, on_progress)
+                else:
 
-                def batch_done(_: int, name=name, legacy=legacy) -> None:
-                    seen = rows_seen(name)
-                    _progress_update(run, name, seen)
-                    if on_progress:
-                        on_progress(name, seen, legacy)
+                    def batch_done(_: int, name=name, legacy=legacy) -> None:
+                        seen = rows_seen(name)
+                        _progress_update(run, name, seen)
+                        if on_progress:
+                            on_progress(name, seen, legacy)
 
-                entity_range_backfill(entity, batch_size=batch_size, on_batch=batch_done)
+                    entity_range_backfill(entity, batch_size=batch_size, on_batch=batch_done)
             _progress_finish(run, entity)
     except Exception as exc:
         run.status, run.failure = BackfillStatus.FAILED, f"{type(exc).__name__}: {exc}"
