@@ -310,6 +310,8 @@ def _write_json_files(json_dir: Path, rng, users, bits, last_attempt, dirty, rep
     """v1's JSON progress files: attempts_{user}.json for a tenth of users, and streaks.json."""
     folder = json_dir / "user_data"
     folder.mkdir(parents=True, exist_ok=True)
+    for stale in [*folder.glob("attempts_*.json"), folder / "streaks.json"]:
+        stale.unlink(missing_ok=True)  # files of an earlier fixture would name other users
     streaks = {}
     files = 0
     file_users = list(range(1, users + 1, 10))

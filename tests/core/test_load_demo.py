@@ -5,7 +5,7 @@ from django.test import RequestFactory
 
 from apps.accounts.models import User
 
-pytestmark = pytest.mark.django_db
+pytestmark = pytest.mark.django_db(databases=["default", "legacy"])
 
 EXPECTED_ROLES = {
     "admin@demo.local": [],
@@ -21,7 +21,7 @@ def test_load_demo_creates_one_user_per_role_and_is_idempotent(capsys):
     call_command("load_demo")
     call_command("load_demo")
 
-    assert User.objects.count() == len(EXPECTED_ROLES)
+    assert User.objects.filter(origin="v2").count() == len(EXPECTED_ROLES)
     for email, roles in EXPECTED_ROLES.items():
         user = User.objects.get(email=email)
         assert sorted(user.groups.values_list("name", flat=True)) == roles
@@ -39,3 +39,25 @@ def test_role_groups_exist_from_migrations():
     assert {"Authors", "Reviewers", "Publishers", "Migration staff"} <= names
     staff = Group.objects.get(name="Migration staff")
     assert staff.permissions.filter(codename="view_user").exists()
+
+
+def test_load_demo_migrates_a_language_course_from_its_v1_database(capsys, settings, tmp_path):
+    from apps.curriculum.models import Course
+    from apps.legacy_sync.models import QuarantinedRow
+    from apps.legacy_sync.selectors import conservation_report
+
+    settings.LEGACY_JSON_DIR = tmp_path
+    from apps.legacy_sync.schema import legacy_schema_create
+
+    legacy_schema_create(replace=True)  # an empty v1 database: the demo generates its data
+
+    call_command("load_demo")
+    migrated = set(Course.objects.filter(origin="legacy").values_list("title", flat=True))
+    held = QuarantinedRow.objects.count()
+    call_command("load_demo")  # idempotent: nothing new the second time
+
+    assert migrated == {"Spanish", "German"}
+    assert User.objects.filter(origin="legacy").count() > 20
+    assert 0 < held == QuarantinedRow.objects.count()  # staff have rows to fix
+    assert all(row["holds"] for row in conservation_report(json_dir=tmp_path))
+    assert "Demo v1 platform" in capsys.readouterr().out

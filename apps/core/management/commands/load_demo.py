@@ -1,4 +1,5 @@
-"""Idempotent demo data: one user per role (password demo12345). Refuses to run in production."""
+"""Idempotent demo data: one user per role (password demo12345), a native course, a learner's
+history, and a v1 legacy database backfilled into v2. Refuses to run in production."""
 
 from django.conf import settings
 from django.contrib.auth.models import Group
@@ -9,6 +10,7 @@ from apps.accounts import roles
 from apps.accounts.models import User
 from apps.content.demo_content import demo_course_load
 from apps.learning.demo_history import demo_learner_history_load
+from apps.legacy_sync.demo import demo_legacy_load
 
 DEMO_PASSWORD = "demo12345"  # noqa: S105 - documented demo login, refused in production
 
@@ -39,6 +41,12 @@ class Command(BaseCommand):
         self.stdout.write(f"Demo course: {course.title} ({course.concepts.count()} concepts)")
         if answered:
             self.stdout.write(f"Demo learner: {answered} attempts over the last three days")
+        legacy = demo_legacy_load()
+        self.stdout.write(
+            f"Demo v1 platform: {legacy['migrated']:,} rows migrated, {legacy['quarantined']} "
+            "quarantined for Migration staff to fix"
+            + (" (legacy database generated)" if legacy["generated"] else "")
+        )
         self._print_logins()
 
     def _ensure_user(self, email, display_name, role, is_staff, is_superuser) -> User:
