@@ -40,4 +40,6 @@ def user_update_profile(
     user.full_clean(exclude=["password"])
     with transaction.atomic():
         user.save(update_fields=["display_name", "timezone", "updated_at"])
+        if not (user.is_staff or user.is_superuser):  # v1 shows learners their profile too
+            outbox_record(entity="users", v2_ids=[user.pk])
     return user

@@ -14,6 +14,7 @@ quarantine (``integrity_error``) and the rest are applied.
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from django.core.cache import cache
 from django.db import DatabaseError, IntegrityError, connections, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -28,10 +29,17 @@ from apps.scheduler.models import LearnerAtomState
 from .backfill.entity import BatchOutcome, Entity, Rejection
 from .backfill.keys import as_utc, jsonable
 from .backfill.learner_states import learner_states_catch_up
+from .backfill.people import valid_timezone
 from .backfill.quarantine import quarantine_release, quarantine_store
 from .backfill.registry import entities_build
 from .flags import sync_flags
-from .models import BackfillCheckpoint, MergedLegacyRow, QuarantinedRow
+from .models import (
+    BackfillCheckpoint,
+    MergedLegacyRow,
+    OutboxEntry,
+    OutboxStatus,
+    QuarantinedRow,
+)
 
 LOOKBACK = 1_000
 OPEN_SESSION_DAYS = 7
@@ -56,6 +64,7 @@ class PullReport:
     pulled: dict = field(default_factory=dict)  # entity → rows migrated
     quarantined: dict = field(default_factory=dict)
     completions: int = 0
+    profiles: int = 0
     skipped: bool = False
 
     @property
@@ -79,6 +88,7 @@ def legacy_pull_once(*, entities: list[str] | None = None) -> PullReport:
         if held:
             report.quarantined[name] = held
     report.completions = session_completions_pull()
+    report.profiles = profile_changes_pull()
     if released:
         learner_states_catch_up(released)
     return report
@@ -254,3 +264,53 @@ def learner_v1_session_catch_up(learner) -> set:
         .values_list("atom__live_concepts", flat=True)
         .distinct()
     ) - {None}
+
+
+PROFILE_PULL_EVERY_S = 30
+PROFILE_PULL_KEY = "legacy_sync:profile_pull_at"
+
+
+def profile_changes_pull(*, force: bool = False) -> int:
+    """v1 edits of migrated learners' profiles (display name, time zone) and of migrated
+    bits (text, translation, difficulty), which v1 changes in place: the small tables are
+    compared whole, every PROFILE_PULL_EVERY_S. v1 owns these rows, so its value is taken —
+    except for a learner with a v2 edit still in the outbox (it is on its way to v1; taking
+    v1's older value now would undo it). A v1 time zone that is not IANA is left out, as the
+    backfill leaves it out. Returns how many rows changed."""
+    if not force and not cache.add(PROFILE_PULL_KEY, 1, timeout=PROFILE_PULL_EVERY_S):
+        return 0
+    with connections["legacy"].cursor() as cursor:
+        cursor.execute("SELECT id, display_name, timezone FROM users")
+        v1_users = {str(k): (name or "", tz or "UTC") for k, name, tz in cursor.fetchall()}
+        cursor.execute("SELECT id, text, translation, difficulty FROM bits")
+        v1_bits = {str(k): (t, tr or "", d or 3) for k, t, tr, d in cursor.fetchall()}
+    unsent = set(
+        OutboxEntry.objects.filter(entity="users", status=OutboxStatus.PENDING).values_list(
+            "v2_id", flat=True
+        )
+    )
+    changed = 0
+    for pk, key, name, tz in User.objects.filter(origin=Origin.LEGACY).values_list(
+        "pk", "legacy_key", "display_name", "timezone"
+    ):
+        v1_name, v1_tz = v1_users.get(key, (name, tz))
+        v1_name = v1_name[:150]
+        if (v1_name, v1_tz) != (name, tz) and str(pk) not in unsent:
+            fields = {"display_name": v1_name}
+            if valid_timezone(v1_tz):
+                fields["timezone"] = v1_tz
+            changed += User.objects.filter(pk=pk).update(**fields)
+    for pk, key, text, translation, difficulty in Concept.objects.filter(
+        origin=Origin.LEGACY
+    ).values_list("pk", "legacy_key", "text", "translation", "difficulty"):
+        v1_text, v1_translation, v1_difficulty = v1_bits.get(key, (text, translation, difficulty))
+        if (v1_text, v1_translation, v1_difficulty) != (text, translation, difficulty):
+            try:
+                with transaction.atomic():
+                    changed += Concept.objects.filter(pk=pk).update(
+                        text=v1_text[:300], translation=v1_translation[:300],
+                        difficulty=v1_difficulty if 1 <= v1_difficulty <= 5 else difficulty,
+                    )  # fmt: skip
+            except IntegrityError:
+                pass  # another concept of the course has that text: reconciliation reports it
+    return changed

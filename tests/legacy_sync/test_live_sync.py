@@ -276,3 +276,35 @@ def test_flashcard_type_atoms_published_in_v2_become_v1_flashcards(tmp_path):
     )
     assert (bit_id, front) == (int(concept.legacy_key), "Capital of France?")
     assert back == '{"options": ["Paris", "Lyon"], "correct_index": 0}'
+
+
+def test_v1_profile_and_bit_edits_reach_v2_unless_v2_has_an_edit_on_its_way(tmp_path):
+    synced_world(tmp_path)
+    learner, other = User.objects.filter(origin=Origin.LEGACY).order_by("legacy_key")[:2]
+    card = bit_card()
+    concept = card.live_concepts.first()
+    assert legacy_pull_once().profiles == 0  # nothing changed since the backfill
+
+    # v1 renames both learners and retranslates a bit; v2's learner edits their own name,
+    # which is still in the outbox (the kill switch holds it)
+    v1("UPDATE users SET display_name = 'Renamed in v1' WHERE id IN (%s, %s)",
+       [int(learner.legacy_key), int(other.legacy_key)])  # fmt: skip
+    v1("UPDATE bits SET translation = 'nueva' WHERE id = %s", [int(concept.legacy_key)])
+    sync_flags_update(kill_switch=True)
+    from apps.accounts.services import user_update_profile
+
+    user_update_profile(user=other, display_name="Edited in v2")
+    sync_flags_update(kill_switch=False)
+
+    from apps.legacy_sync.pull import profile_changes_pull
+
+    assert profile_changes_pull(force=True) == 2
+    learner.refresh_from_db()
+    other.refresh_from_db()
+    concept.refresh_from_db()
+    assert learner.display_name == "Renamed in v1"
+    assert other.display_name == "Edited in v2"  # not undone: it goes to v1 next
+    assert concept.translation == "nueva"
+    outbox_drain()
+    [(name,)] = v1("SELECT display_name FROM users WHERE id = %s", [int(other.legacy_key)])
+    assert name == "Edited in v2"
