@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run migrate demo test lint format worker beat serve-prod bench clean
+.PHONY: install browser run migrate demo test lint format worker beat serve-prod bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -18,6 +18,16 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt | $(BIN)/python
 
 install: $(VENV)/.installed
 
+# The browser tests drive Debian's chromium (Playwright never downloads one). Installed when
+# missing and this is root (CI); otherwise the browser tests say what to install and skip.
+CHROMIUM ?= /usr/bin/chromium
+browser:
+	@if [ ! -x "$(CHROMIUM)" ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing Debian's chromium for the browser tests"; \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null \
+		|| (apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null); \
+	fi
+
 migrate: install
 	$(BIN)/python manage.py migrate --noinput
 
@@ -27,7 +37,7 @@ demo: migrate
 run: demo
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
-test: install
+test: install browser
 	$(BIN)/python -m pytest
 
 lint: install
