@@ -81,7 +81,7 @@ class AtomWorkflowAdminMixin:
     def transition_view(self, request, object_id, action):
         atom = get_object_or_404(LearningAtom, pk=object_id)
         transition = TRANSITIONS.get(action)
-        if transition is None:
+        if transition is None or not self.has_view_or_change_permission(request, atom):
             raise PermissionDenied
         form = TransitionForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
@@ -106,6 +106,8 @@ class AtomWorkflowAdminMixin:
 
     def schedule_view(self, request, object_id):
         atom = get_object_or_404(LearningAtom, pk=object_id)
+        if not self.has_view_or_change_permission(request, atom):
+            raise PermissionDenied
         initial = {"publish_at": atom.publish_at, "expire_at": atom.expire_at}
         form = ScheduleForm(request.POST or None, initial=initial)
         if request.method == "POST" and form.is_valid():

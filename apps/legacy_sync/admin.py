@@ -174,6 +174,8 @@ class SyncFlagsAdmin(admin.ModelAdmin):
         return False
 
     def changelist_view(self, request, extra_context=None):
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied  # before sync_flags() creates the row
         flags = sync_flags()  # created from the environment's defaults on first visit
         return redirect("admin:legacy_sync_syncflags_change", flags.pk)
 

@@ -1,0 +1,947 @@
+"""Who may do what (issue 9): every API endpoint, staff page and admin workflow action, for
+every role. Each cell is one test named ``<role>-<METHOD path>``; where a refusal matters, the
+cell also checks that nothing changed (and, for the allowed roles, that the change happened).
+
+Roles: ``anonymous``; ``learner`` (owns the session, the attempt and the progress the cells
+touch); ``other_learner`` (the object-level cells: another learner's session, progress...);
+the staff groups of apps/accounts/roles.py (``author`` wrote the atoms, ``reviewer``,
+``publisher``, ``migration_staff``); ``superuser``.
+
+The learner API serves the caller's own data to every authenticated user, staff included:
+roles grant admin rights, not a view of other people's learning. The admin refuses a
+transition the caller may not make with an error message on the atom's page (a 302), as the
+workflow services decide; the API answers 403.
+"""
+
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+import pytest
+from django.test import Client, TestCase
+from django.urls import get_resolver
+from django.utils import timezone
+from rest_framework.test import APIClient
+from rest_framework_simplejwt.tokens import RefreshToken
+
+from apps.accounts.models import User
+from apps.accounts.roles import AUTHORS, MIGRATION_STAFF, PUBLISHERS, REVIEWERS
+from apps.content.models import AtomEditLock, AtomStatus, LearningAtom, ReviewComment
+from apps.learning.models import Attempt, StudySession
+from apps.learning.services.sessions import study_session_start
+from apps.legacy_sync.flags import sync_flags
+from apps.legacy_sync.models import (
+    BackfillCheckpoint,
+    BackfillRun,
+    BackfillStatus,
+    CohortAssignment,
+    DifferenceKind,
+    FlagChange,
+    MergedLegacyRow,
+    OutboxEntry,
+    OutboxStatus,
+    QuarantinedRow,
+    ReconciliationDifference,
+    ReconciliationRun,
+    ReconciliationStatus,
+    ShadowRead,
+    StreakComparison,
+    SyncConflict,
+)
+from apps.legacy_sync.schema import legacy_schema_create
+from apps.legacy_sync.status import SECTIONS
+from tests.accounts.factories import PASSWORD, UserFactory
+from tests.content.factories import make_atom
+from tests.curriculum.factories import ConceptFactory, CourseFactory
+from tests.learning.factories import AttemptFactory
+from tests.learning.helpers import attempt_payload
+
+pytestmark = pytest.mark.django_db(databases=["default", "legacy"])
+
+ROLES = (
+    "anonymous",
+    "learner",
+    "other_learner",
+    "author",
+    "reviewer",
+    "publisher",
+    "migration_staff",
+    "superuser",
+)
+ROLE_USERS = {
+    "learner": {},
+    "other_learner": {},
+    "author": {"is_staff": True, "roles": [AUTHORS]},
+    "reviewer": {"is_staff": True, "roles": [REVIEWERS]},
+    "publisher": {"is_staff": True, "roles": [PUBLISHERS]},
+    "migration_staff": {"is_staff": True, "roles": [MIGRATION_STAFF]},
+    "superuser": {"is_staff": True, "is_superuser": True},
+}
+LOGIN = "302 to the admin login"  # an expected "status" for pages behind a login
+MIGRATION = frozenset({"migration_staff", "superuser"})
+COMMENT = "The second distractor is also right; reword it."
+
+
+# --- the world the cells act on: each piece made on first use --------------------------------
+
+
+class World:
+    """The fixtures, built lazily so that each cell pays only for what it touches. The
+    learner's objects belong to ``user("learner")``; the atoms are written by the author."""
+
+    def __init__(self, request):
+        self._request = request  # for the fixtures only some cells need
+        self._users: dict[str, User] = {}
+        self._atoms: dict[str, LearningAtom] = {}
+        self.role = "anonymous"
+        self.enqueued = 0  # on-commit callbacks (Celery work) the last request registered
+
+    def user(self, role: str) -> User | None:
+        if role == "anonymous":
+            return None
+        if role not in self._users:
+            self._users[role] = UserFactory(**ROLE_USERS[role])
+        return self._users[role]
+
+    @property
+    def actor(self) -> User | None:
+        return self.user(self.role)
+
+    @cached_property
+    def learner(self) -> User:
+        return self.user("learner")
+
+    # curriculum and content
+    @cached_property
+    def course(self):
+        return CourseFactory()
+
+    @cached_property
+    def concept(self):
+        return ConceptFactory(course=self.course)
+
+    @cached_property
+    def atom(self) -> LearningAtom:
+        """Published, in the published course: what learners study."""
+        return make_atom("mcq", concept=self.concept, by=self.user("author"), title="Live")
+
+    @cached_property
+    def hidden_course(self):
+        return CourseFactory(is_published=False)
+
+    @cached_property
+    def draft_atom(self) -> LearningAtom:
+        return self.subject("draft")
+
+    def subject(self, state: str) -> LearningAtom:
+        """An atom the author wrote, in ``state``; ``in_review_edited_by_reviewer`` is in
+        review and was last edited by the reviewer (who may then not review it)."""
+        if state not in self._atoms:
+            status = state.removesuffix("_edited_by_reviewer")
+            atom = make_atom(
+                "mcq", concept=self.concept, status=status, by=self.user("author"), title=state
+            )
+            if state.endswith("_edited_by_reviewer"):
+                LearningAtom.objects.filter(pk=atom.pk).update(last_edited_by=self.user("reviewer"))
+            self._atoms[state] = atom
+        return self._atoms[state]
+
+    # the learner's own objects
+    @cached_property
+    def session(self) -> StudySession:
+        return study_session_start(learner=self.learner, course=self.course)
+
+    @cached_property
+    def placement_session(self) -> StudySession:
+        self.atom  # noqa: B018 - the placement test needs an item
+        return study_session_start(learner=self.learner, course=self.course, kind="placement")
+
+    @cached_property
+    def learner_attempt(self) -> Attempt:
+        return AttemptFactory(learner=self.learner, atom=self.atom, session=self.session)
+
+    # migration
+    def legacy_tables(self) -> None:
+        """Empty v1 tables and no JSON progress files, for the pages that count v1 rows."""
+        settings = self._request.getfixturevalue("settings")
+        settings.VAR_DIR = self._request.getfixturevalue("tmp_path")
+        legacy_schema_create(alias="legacy", replace=True)
+
+    @cached_property
+    def quarantined_row(self) -> QuarantinedRow:
+        raw = {"id": 99, "email": "held@example.com", "timezone": "Mars/Olympus_Mons"}
+        return QuarantinedRow.objects.create(
+            entity="users", legacy_key="99", reason="invalid_timezone", raw=raw
+        )
+
+    @cached_property
+    def dead_entry(self) -> OutboxEntry:
+        return OutboxEntry.objects.create(
+            entity="attempts", v2_id="x", status=OutboxStatus.DEAD, tries=8, last_error="boom"
+        )
+
+    @cached_property
+    def reconciliation_run(self) -> ReconciliationRun:
+        run = ReconciliationRun.objects.create(
+            status=ReconciliationStatus.DIFFERENCES, finished_at=timezone.now(), differences=1
+        )
+        ReconciliationDifference.objects.create(
+            run=run, entity="users", legacy_key="7", kind=DifferenceKind.MISMATCH
+        )
+        return run
+
+    @cached_property
+    def conflict(self) -> SyncConflict:
+        return SyncConflict.objects.create(entity="users", legacy_key="7", winner="v2")
+
+    @cached_property
+    def flags(self):
+        return sync_flags()
+
+    def legacy_records(self) -> None:
+        """A row in every legacy_sync model, so that each changelist renders real rows."""
+        self.quarantined_row, self.dead_entry, self.reconciliation_run, self.conflict  # noqa: B018
+        self.flags  # noqa: B018
+        learner = self.learner
+        progress = {"users": {"legacy": 1, "seen": 1, "migrated": 1, "quarantined": 0}}
+        BackfillRun.objects.create(status=BackfillStatus.DONE, progress=progress)
+        BackfillCheckpoint.objects.create(entity="users", last_key="7", rows_seen=1)
+        MergedLegacyRow.objects.create(entity="users", legacy_key="8", merged_into="7", rule="dup")
+        StreakComparison.objects.create(entity="user_profiles", legacy_key="7", learner=learner,
+                                        v1_current=1, v2_current=1, v1_longest=2, v2_longest=2,
+                                        agrees=True)  # fmt: skip
+        FlagChange.objects.create(flag="dual_write", old_value="False", new_value="True")
+        CohortAssignment.objects.create(learner=learner, bucket=5, cohort="v1")
+        ShadowRead.objects.create(learner=learner, matched=True)
+
+
+@pytest.fixture
+def world(request) -> World:
+    return World(request)
+
+
+# --- what one cell is ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One row of the matrix: a request, and what each role gets.
+
+    ``observe`` reads the state the request may change; it must differ afterwards exactly for
+    the roles in ``changes_for`` (for everyone else a refusal, or an action on one's own data,
+    leaves it as it was). ``check`` runs on successful (2xx) responses only.
+    """
+
+    name: str
+    send: Callable[[World, Any], Any]
+    expected: dict[str, int | str]
+    browser: bool = False  # a logged-in browser session (admin, staff pages), not the API
+    given: Callable[[World], Any] | None = None
+    observe: Callable[[World], Any] | None = None
+    changes_for: frozenset = frozenset()
+    check: Callable[[World, str, Any], None] | None = None
+
+
+def cells(default, **by_role) -> dict[str, int | str]:
+    assert set(by_role) <= set(ROLES), set(by_role) - set(ROLES)
+    return {role: by_role.get(role, default) for role in ROLES}
+
+
+def api(default, **by_role):
+    """Every authenticated caller gets ``default`` unless named; anonymous callers 401."""
+    return cells(default, **{"anonymous": 401, **by_role})
+
+
+def admin(default, **by_role):
+    """Anonymous callers and learners (not staff) are sent to the admin login."""
+    return cells(default, **{"anonymous": LOGIN, "learner": LOGIN, "other_learner": LOGIN,
+                             **by_role})  # fmt: skip
+
+
+def status_of(atom) -> str:
+    return LearningAtom.objects.values_list("status", flat=True).get(pk=atom.pk)
+
+
+def json_of(response) -> dict:
+    return response.json()
+
+
+# --- API -------------------------------------------------------------------------------------
+
+
+def _token_obtain(w, c):
+    if w.actor is None:  # someone without an account guesses the learner's password
+        body = {"email": w.learner.email, "password": "guess"}
+    else:
+        body = {"email": w.actor.email, "password": PASSWORD}
+    return c.post("/api/v1/auth/token/", body, format="json")
+
+
+def _token_refresh(w, c):
+    refresh = str(RefreshToken.for_user(w.actor)) if w.actor else "not-a-token"
+    return c.post("/api/v1/auth/token/refresh/", {"refresh": refresh}, format="json")
+
+
+def _learner_display_name(w) -> str:
+    return User.objects.values_list("display_name", flat=True).get(pk=w.learner.pk)
+
+
+def _is_the_caller(w, role, response):
+    assert json_of(response)["email"] == w.actor.email
+
+
+def _offers_the_live_atom(w, role, response):
+    assert [item["atom"]["id"] for item in json_of(response)["items"]] == [str(w.atom.pk)]
+
+
+def _every_section(w, role, response):
+    assert set(SECTIONS) <= set(json_of(response))
+
+
+def _has_retry_button(w, role, response):
+    assert b"Save and retry" in response.content
+
+
+def _patch_me_check(w, role, response):
+    assert json_of(response)["display_name"] == "Renamed"
+    assert User.objects.get(pk=w.actor.pk).display_name == "Renamed"
+
+
+def _course_ids(w, role, response):
+    ids = {row["id"] for row in json_of(response)["results"]}
+    assert str(w.course.pk) in ids and str(w.hidden_course.pk) not in ids
+
+
+def _atom_ids(w, role, response):
+    ids = {row["id"] for row in json_of(response)["results"]}
+    assert ids == {str(w.atom.pk)}  # not the draft, even for its author
+
+
+def _attempt_is_the_callers(w, role, response):
+    assert Attempt.objects.get(pk=json_of(response)["id"]).learner == w.actor
+
+
+def _attempts_in_learner_session(w) -> int:
+    return Attempt.objects.filter(session=w.session).count()
+
+
+def _batch_row_status(expected_for_learner: int, expected_for_others: int):
+    def check(w, role, response):
+        [row] = json_of(response)["results"]
+        wanted = expected_for_learner if role == "learner" else expected_for_others
+        assert row["http_status"] == wanted, row
+
+    return check
+
+
+def _session_is_the_callers(w, role, response):
+    assert StudySession.objects.get(pk=json_of(response)["id"]).learner == w.actor
+
+
+def _session_completed_at(w):
+    return StudySession.objects.values_list("completed_at", flat=True).get(pk=w.session.pk)
+
+
+def _learner_attempt_live(w) -> bool:
+    return Attempt.objects.filter(pk=w.learner_attempt.pk, archived_in__isnull=True).exists()
+
+
+def _own_attempts_only(count_of: Callable[[dict], int]):
+    def check(w, role, response):
+        assert count_of(json_of(response)) == (1 if role == "learner" else 0)
+
+    return check
+
+
+API_ENDPOINTS = [
+    Endpoint("POST /api/v1/auth/token/", _token_obtain, cells(200, anonymous=401)),
+    Endpoint("POST /api/v1/auth/token/refresh/", _token_refresh, cells(200, anonymous=401)),
+    Endpoint(
+        "GET /api/v1/me/",
+        lambda w, c: c.get("/api/v1/me/"),
+        api(200),
+        check=_is_the_caller,
+    ),
+    Endpoint(
+        "PATCH /api/v1/me/",
+        lambda w, c: c.patch("/api/v1/me/", {"display_name": "Renamed"}, format="json"),
+        api(200),
+        observe=_learner_display_name,
+        changes_for=frozenset({"learner"}),  # everyone else renames only themselves
+        check=_patch_me_check,
+    ),
+    Endpoint(
+        "GET /api/v1/courses/",
+        lambda w, c: c.get("/api/v1/courses/"),
+        api(200),
+        given=lambda w: (w.course, w.hidden_course),
+        check=_course_ids,
+    ),
+    Endpoint(
+        "GET /api/v1/courses/{published}/",
+        lambda w, c: c.get(f"/api/v1/courses/{w.course.pk}/"),
+        api(200),
+    ),
+    Endpoint(
+        "GET /api/v1/courses/{unpublished}/",
+        lambda w, c: c.get(f"/api/v1/courses/{w.hidden_course.pk}/"),
+        api(404),
+    ),
+    Endpoint(
+        "GET /api/v1/atoms/?course=",
+        lambda w, c: c.get("/api/v1/atoms/", {"course": str(w.course.pk)}),
+        api(200),
+        given=lambda w: (w.atom, w.draft_atom),
+        check=_atom_ids,
+    ),
+    Endpoint(
+        "GET /api/v1/atoms/{published}/",
+        lambda w, c: c.get(f"/api/v1/atoms/{w.atom.pk}/"),
+        api(200),
+    ),
+    Endpoint(
+        "GET /api/v1/atoms/{draft}/",
+        lambda w, c: c.get(f"/api/v1/atoms/{w.draft_atom.pk}/"),
+        api(404),  # the learner API never shows a draft, not even to its author
+    ),
+    Endpoint(
+        "GET /api/v1/authoring/atoms/{id}/transitions/",
+        lambda w, c: c.get(f"/api/v1/authoring/atoms/{w.draft_atom.pk}/transitions/"),
+        api(405),  # POST only; the available actions are the admin's buttons
+    ),
+    Endpoint(
+        "POST /api/v1/attempts/",
+        lambda w, c: c.post("/api/v1/attempts/", attempt_payload(w.atom), format="json"),
+        api(201),
+        check=_attempt_is_the_callers,
+    ),
+    Endpoint(
+        "POST /api/v1/attempts/ (into the learner's session)",
+        lambda w, c: c.post(
+            "/api/v1/attempts/", attempt_payload(w.atom, session=w.session), format="json"
+        ),
+        api(404, learner=201),
+        observe=_attempts_in_learner_session,
+        changes_for=frozenset({"learner"}),
+    ),
+    Endpoint(
+        "POST /api/v1/attempts/batch/",
+        lambda w, c: c.post(
+            "/api/v1/attempts/batch/", {"attempts": [attempt_payload(w.atom)]}, format="json"
+        ),
+        api(200),
+        check=_batch_row_status(201, 201),
+    ),
+    Endpoint(
+        "POST /api/v1/attempts/batch/ (into the learner's session)",
+        lambda w, c: c.post(
+            "/api/v1/attempts/batch/",
+            {"attempts": [attempt_payload(w.atom, session=w.session)]},
+            format="json",
+        ),
+        api(200),  # the batch succeeds; the row is refused on its own
+        observe=_attempts_in_learner_session,
+        changes_for=frozenset({"learner"}),
+        check=_batch_row_status(201, 404),
+    ),
+    Endpoint(
+        "POST /api/v1/sessions/",
+        lambda w, c: c.post("/api/v1/sessions/", {"course": str(w.course.pk)}, format="json"),
+        api(201),
+        check=_session_is_the_callers,
+    ),
+    Endpoint(
+        "POST /api/v1/sessions/{learner's}/complete/",
+        lambda w, c: c.post(f"/api/v1/sessions/{w.session.pk}/complete/", {}, format="json"),
+        api(404, learner=200),  # superusers too: the API shows only the caller's sessions
+        observe=_session_completed_at,
+        changes_for=frozenset({"learner"}),
+    ),
+    Endpoint(
+        "GET /api/v1/progress/",
+        lambda w, c: c.get("/api/v1/progress/"),
+        api(200),
+        given=lambda w: w.learner_attempt,
+        check=_own_attempts_only(lambda body: body["attempts"]),
+    ),
+    Endpoint(
+        "GET /api/v1/progress/statistics/",
+        lambda w, c: c.get("/api/v1/progress/statistics/"),
+        api(200),
+        given=lambda w: w.learner_attempt,
+        check=_own_attempts_only(lambda body: body["overall"]["attempts"]),
+    ),
+    Endpoint(
+        "POST /api/v1/progress/reset/",
+        lambda w, c: c.post("/api/v1/progress/reset/", {"confirm": True}, format="json"),
+        api(200),
+        observe=_learner_attempt_live,
+        changes_for=frozenset({"learner"}),  # everyone else resets only their own
+    ),
+    Endpoint(
+        "GET /api/v1/scheduler/next/?course={published}",
+        lambda w, c: c.get("/api/v1/scheduler/next/", {"course": str(w.course.pk)}),
+        api(200),
+        given=lambda w: w.atom,
+        check=_offers_the_live_atom,
+    ),
+    Endpoint(
+        "GET /api/v1/scheduler/next/?course={unpublished}",
+        lambda w, c: c.get("/api/v1/scheduler/next/", {"course": str(w.hidden_course.pk)}),
+        api(404),
+    ),
+    Endpoint(
+        "GET /api/v1/scheduler/placement/next/?session={learner's}",
+        lambda w, c: c.get(
+            "/api/v1/scheduler/placement/next/", {"session": str(w.placement_session.pk)}
+        ),
+        api(404, learner=200),
+    ),
+    Endpoint("GET /api/schema/", lambda w, c: c.get("/api/schema/"), cells(200)),
+    Endpoint("GET /api/docs/", lambda w, c: c.get("/api/docs/"), cells(200)),
+]
+
+# The workflow: (action, the atom's state before, who may). Superusers may do everything but
+# review what they wrote; reviewers may not review an atom they wrote or last edited.
+TRANSITIONS = [
+    ("submit", "draft", {"author", "superuser"}),
+    ("approve", "in_review", {"reviewer", "superuser"}),
+    ("request_changes", "in_review", {"reviewer", "superuser"}),
+    ("publish", "approved", {"publisher", "superuser"}),
+    ("archive", "published", {"publisher", "superuser"}),
+    ("restore", "archived", {"publisher", "superuser"}),
+    ("approve", "in_review_edited_by_reviewer", {"superuser"}),
+    ("request_changes", "in_review_edited_by_reviewer", {"superuser"}),
+]
+TARGET = {
+    "submit": AtomStatus.IN_REVIEW,
+    "approve": AtomStatus.APPROVED,
+    "request_changes": AtomStatus.DRAFT,
+    "publish": AtomStatus.PUBLISHED,
+    "archive": AtomStatus.ARCHIVED,
+    "restore": AtomStatus.DRAFT,
+}
+USUAL_SOURCE = {action: state for action, state, _ in TRANSITIONS[:6]}  # one row per action
+
+
+def _unusual(state: str, action: str) -> str:
+    """The cell name's suffix when the atom is not in the state the action usually leaves."""
+    return "" if state == USUAL_SOURCE[action] else f" ({state})"
+
+
+def _api_transition(action: str, state: str, allowed: set[str]) -> Endpoint:
+    def send(w, c):
+        url = f"/api/v1/authoring/atoms/{w.subject(state).pk}/transitions/"
+        return c.post(url, {"action": action, "comment": COMMENT}, format="json")
+
+    def check(w, role, response):
+        assert json_of(response)["status"] == TARGET[action]
+
+    return Endpoint(
+        f"POST /api/v1/authoring/atoms/{{id}}/transitions/ {action}{_unusual(state, action)}",
+        send,
+        api(403, **dict.fromkeys(allowed, 200)),
+        observe=lambda w: status_of(w.subject(state)),
+        changes_for=frozenset(allowed),
+        check=check,
+    )
+
+
+API_ENDPOINTS += [_api_transition(*row) for row in TRANSITIONS]
+
+
+# --- staff migration pages (/staff/migration/) ------------------------------------------------
+
+
+def staff_page(**by_role):
+    """Migration staff and superusers; a login for anonymous users; 403 for everyone else."""
+    return cells(403, **{"anonymous": LOGIN, "migration_staff": 200, "superuser": 200, **by_role})
+
+
+STAFF_PAGES = [
+    Endpoint(
+        "GET /staff/migration/",
+        lambda w, c: c.get("/staff/migration/"),
+        staff_page(),
+        browser=True,
+        given=World.legacy_tables,
+    ),
+    Endpoint(
+        "GET /staff/migration/status.json",
+        lambda w, c: c.get("/staff/migration/status.json"),
+        staff_page(),
+        browser=True,
+        given=World.legacy_tables,
+        check=_every_section,
+    ),
+    Endpoint(
+        "GET /staff/migration/fragments/outbox/",
+        lambda w, c: c.get("/staff/migration/fragments/outbox/"),
+        staff_page(),
+        browser=True,
+        given=World.legacy_tables,
+    ),
+    Endpoint(
+        "GET /staff/migration/fragments/outbox/ (htmx poll)",
+        lambda w, c: c.get("/staff/migration/fragments/outbox/", headers={"HX-Request": "true"}),
+        staff_page(anonymous=401),  # htmx must not swap the login form into a panel
+        browser=True,
+        given=World.legacy_tables,
+    ),
+    Endpoint(
+        "GET /staff/migration/fragments/{unknown}/",
+        lambda w, c: c.get("/staff/migration/fragments/no-such-section/"),
+        staff_page(migration_staff=404, superuser=404),
+        browser=True,
+    ),
+    Endpoint(
+        "GET /staff/migration/reconciliation/{id}/",
+        lambda w, c: c.get(f"/staff/migration/reconciliation/{w.reconciliation_run.pk}/"),
+        staff_page(),
+        browser=True,
+    ),
+    Endpoint(
+        "GET /staff/migration/reconciliation/{missing}/",
+        lambda w, c: c.get("/staff/migration/reconciliation/999999/"),
+        staff_page(migration_staff=404, superuser=404),
+        browser=True,
+    ),
+]
+
+
+# --- admin: the atom workflow -----------------------------------------------------------------
+
+ATOMS_ADMIN = "/admin/content/learningatom/"
+BULK_ACTIONS = ("submit", "approve", "publish", "archive")  # LearningAtomAdmin.actions
+
+
+def _admin_transition_page(action: str, state: str) -> Endpoint:
+    return Endpoint(
+        f"GET {ATOMS_ADMIN}{{id}}/workflow/{action}/",
+        lambda w, c: c.get(f"{ATOMS_ADMIN}{w.subject(state).pk}/workflow/{action}/"),
+        admin(200, migration_staff=403),  # a confirmation form; the POST re-checks
+        browser=True,
+    )
+
+
+def _admin_transition(action: str, state: str, allowed: set[str]) -> Endpoint:
+    """The change page's buttons: refused by the service, the admin shows why (302)."""
+    return Endpoint(
+        f"POST {ATOMS_ADMIN}{{id}}/workflow/{action}/{_unusual(state, action)}",
+        lambda w, c: c.post(
+            f"{ATOMS_ADMIN}{w.subject(state).pk}/workflow/{action}/", {"comment": COMMENT}
+        ),
+        admin(302, migration_staff=403),
+        browser=True,
+        observe=lambda w: status_of(w.subject(state)),
+        changes_for=frozenset(allowed),
+    )
+
+
+def _admin_bulk(action: str, state: str, allowed: set[str]) -> Endpoint:
+    """The changelist's actions (submit, approve, publish, archive the selected atoms)."""
+    return Endpoint(
+        f"POST {ATOMS_ADMIN} action={action}_selected{_unusual(state, action)}",
+        lambda w, c: c.post(
+            ATOMS_ADMIN, {"action": f"{action}_selected", "_selected_action": [w.subject(state).pk]}
+        ),
+        admin(302, migration_staff=403),
+        browser=True,
+        observe=lambda w: status_of(w.subject(state)),
+        changes_for=frozenset(allowed),
+    )
+
+
+ATOM_ADMIN = [
+    Endpoint(
+        f"GET {ATOMS_ADMIN}",
+        lambda w, c: c.get(ATOMS_ADMIN),
+        admin(200, migration_staff=403),
+        browser=True,
+        given=lambda w: w.draft_atom,
+    ),
+    Endpoint(
+        f"GET {ATOMS_ADMIN}{{draft}}/change/",
+        lambda w, c: c.get(f"{ATOMS_ADMIN}{w.draft_atom.pk}/change/"),
+        admin(200, migration_staff=403),
+        browser=True,
+    ),
+    *(_admin_transition_page(action, state) for action, state, _ in TRANSITIONS[:6]),
+    *(_admin_transition(*row) for row in TRANSITIONS),
+    *(_admin_bulk(*row) for row in TRANSITIONS if row[0] in BULK_ACTIONS),
+    Endpoint(
+        f"GET {ATOMS_ADMIN}{{approved}}/schedule/",
+        lambda w, c: c.get(f"{ATOMS_ADMIN}{w.subject('approved').pk}/schedule/"),
+        admin(200, migration_staff=403),
+        browser=True,
+    ),
+    Endpoint(
+        f"POST {ATOMS_ADMIN}{{approved}}/schedule/",
+        lambda w, c: c.post(
+            f"{ATOMS_ADMIN}{w.subject('approved').pk}/schedule/",
+            {"publish_at": "2031-01-01 09:00", "expire_at": ""},
+        ),
+        admin(302, migration_staff=403),  # others: refused with a message on the atom's page
+        browser=True,
+        observe=lambda w: LearningAtom.objects.get(pk=w.subject("approved").pk).publish_at,
+        changes_for=frozenset({"publisher", "superuser"}),
+    ),
+    Endpoint(
+        f"POST {ATOMS_ADMIN}{{draft}}/lock/",
+        lambda w, c: c.post(f"{ATOMS_ADMIN}{w.draft_atom.pk}/lock/"),
+        admin(302, reviewer=403, migration_staff=403),  # editors only: reviewers only read
+        browser=True,
+        observe=lambda w: AtomEditLock.objects.filter(atom=w.draft_atom).exists(),
+        changes_for=frozenset({"author", "publisher", "superuser"}),
+    ),
+    Endpoint(
+        f"POST {ATOMS_ADMIN}{{in_review}}/comments/",
+        lambda w, c: c.post(
+            f"{ATOMS_ADMIN}{w.subject('in_review').pk}/comments/", {"body": COMMENT}
+        ),
+        admin(302, migration_staff=403),
+        browser=True,
+        observe=lambda w: ReviewComment.objects.filter(atom=w.subject("in_review")).count(),
+        changes_for=frozenset({"author", "reviewer", "publisher", "superuser"}),
+    ),
+    Endpoint(
+        f"GET {ATOMS_ADMIN}{{published}}/preview/",
+        lambda w, c: c.get(f"{ATOMS_ADMIN}{w.atom.pk}/preview/"),
+        admin(200, migration_staff=403),
+        browser=True,
+    ),
+    Endpoint(
+        f"GET {ATOMS_ADMIN}{{published}}/revisions/",
+        lambda w, c: c.get(f"{ATOMS_ADMIN}{w.atom.pk}/revisions/"),
+        admin(200, migration_staff=403),
+        browser=True,
+    ),
+]
+
+
+# --- admin: the migration's own pages -----------------------------------------------------------
+
+LEGACY_ADMIN = "/admin/legacy_sync/"
+LEGACY_MODELS = (
+    "quarantinedrow",
+    "backfillrun",
+    "backfillcheckpoint",
+    "mergedlegacyrow",
+    "streakcomparison",
+    "syncflags",
+    "flagchange",
+    "cohortassignment",
+    "outboxentry",
+    "syncconflict",
+    "reconciliationrun",
+    "reconciliationdifference",
+    "shadowread",
+)
+
+
+def migration_admin(allowed=200, **by_role):
+    """Migration staff and superusers; other staff 403; learners to the login."""
+    return admin(403, **{"migration_staff": allowed, "superuser": allowed, **by_role})
+
+
+def _retry_count(w) -> int:
+    return QuarantinedRow.objects.values_list("retry_count", flat=True).get(pk=w.quarantined_row.pk)
+
+
+def _outbox_state(w) -> tuple:
+    entry = OutboxEntry.objects.get(pk=w.dead_entry.pk)
+    return entry.status, entry.tries
+
+
+def _flags_state(w) -> tuple:
+    flags = sync_flags()
+    return flags.dual_write, flags.adaptive_rollout_percent, FlagChange.objects.count()
+
+
+def _save_flags(w, c):
+    data = {"dual_write": "on", "read_source": "v2", "adaptive_rollout_percent": 10,
+            "shadow_read_percent": w.flags.shadow_read_percent}  # fmt: skip
+    return c.post(f"{LEGACY_ADMIN}syncflags/{w.flags.pk}/change/", data)
+
+
+def _start_backfill(w, c):
+    with TestCase.captureOnCommitCallbacks(execute=False) as callbacks:
+        response = c.post(f"{LEGACY_ADMIN}backfillrun/start/")
+    w.enqueued = len(callbacks)
+    return response
+
+
+MIGRATION_ADMIN = [
+    *(
+        Endpoint(
+            f"GET {LEGACY_ADMIN}{model}/",
+            lambda w, c, model=model: c.get(f"{LEGACY_ADMIN}{model}/"),
+            # the flags' list is their one change page
+            migration_admin(302 if model == "syncflags" else 200),
+            browser=True,
+            given=World.legacy_records,
+        )
+        for model in LEGACY_MODELS
+    ),
+    Endpoint(
+        f"GET {LEGACY_ADMIN}quarantinedrow/{{id}}/change/",
+        lambda w, c: c.get(f"{LEGACY_ADMIN}quarantinedrow/{w.quarantined_row.pk}/change/"),
+        migration_admin(),
+        browser=True,
+        check=_has_retry_button,
+    ),
+    Endpoint(
+        f"POST {LEGACY_ADMIN}quarantinedrow/{{id}}/change/ _retry (Save and retry)",
+        lambda w, c: c.post(
+            f"{LEGACY_ADMIN}quarantinedrow/{w.quarantined_row.pk}/change/",
+            {"raw": json.dumps(w.quarantined_row.raw), "_retry": "Save and retry"},
+        ),
+        migration_admin(302),
+        browser=True,
+        observe=_retry_count,
+        changes_for=MIGRATION,
+    ),
+    Endpoint(
+        f"POST {LEGACY_ADMIN}quarantinedrow/ action=retry_selected",
+        lambda w, c: c.post(
+            f"{LEGACY_ADMIN}quarantinedrow/",
+            {"action": "retry_selected", "_selected_action": [w.quarantined_row.pk]},
+        ),
+        migration_admin(302),
+        browser=True,
+        observe=_retry_count,
+        changes_for=MIGRATION,
+    ),
+    Endpoint(
+        f"POST {LEGACY_ADMIN}outboxentry/ action=retry_selected",
+        lambda w, c: c.post(
+            f"{LEGACY_ADMIN}outboxentry/",
+            {"action": "retry_selected", "_selected_action": [w.dead_entry.pk]},
+        ),
+        migration_admin(302),
+        browser=True,
+        observe=_outbox_state,
+        changes_for=MIGRATION,
+    ),
+    Endpoint(
+        f"POST {LEGACY_ADMIN}syncconflict/ action=mark_reviewed",
+        lambda w, c: c.post(
+            f"{LEGACY_ADMIN}syncconflict/",
+            {"action": "mark_reviewed", "_selected_action": [w.conflict.pk]},
+        ),
+        migration_admin(302),
+        browser=True,
+        observe=lambda w: SyncConflict.objects.get(pk=w.conflict.pk).reviewed_by_id,
+        changes_for=MIGRATION,
+    ),
+    Endpoint(
+        f"GET {LEGACY_ADMIN}syncflags/{{id}}/change/",
+        lambda w, c: c.get(f"{LEGACY_ADMIN}syncflags/{w.flags.pk}/change/"),
+        migration_admin(),
+        browser=True,
+    ),
+    Endpoint(
+        f"POST {LEGACY_ADMIN}syncflags/{{id}}/change/",
+        _save_flags,
+        migration_admin(302),
+        browser=True,
+        observe=_flags_state,
+        changes_for=MIGRATION,
+    ),
+    Endpoint(
+        f"POST {LEGACY_ADMIN}backfillrun/start/",
+        _start_backfill,
+        migration_admin(302),
+        browser=True,
+        observe=lambda w: w.enqueued,
+        changes_for=MIGRATION,
+    ),
+]
+
+ENDPOINTS = [*API_ENDPOINTS, *STAFF_PAGES, *ATOM_ADMIN, *MIGRATION_ADMIN]
+assert len({e.name for e in ENDPOINTS}) == len(ENDPOINTS), "endpoint names must be unique"
+
+
+# --- the matrix --------------------------------------------------------------------------------
+
+
+def client_for(world: World, endpoint: Endpoint):
+    user = world.actor
+    if endpoint.browser:
+        client = Client()
+        if user is not None:
+            client.force_login(user)
+        return client
+    client = APIClient()
+    if user is not None:
+        client.force_authenticate(user)
+    return client
+
+
+def assert_status(response, expected) -> None:
+    location = response.headers.get("Location", "")
+    if expected == LOGIN:
+        assert response.status_code == 302 and location.startswith("/admin/login/"), (
+            response.status_code,
+            location,
+        )
+        return
+    assert response.status_code == expected, (response.status_code, response.content[:500])
+    if expected == 302:  # a redirect back to the page, never to the login
+        assert not location.startswith("/admin/login/"), location
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "role"),
+    [
+        pytest.param(endpoint, role, id=f"{role}-{endpoint.name}")
+        for endpoint in ENDPOINTS
+        for role in ROLES
+    ],
+)
+def test_permissions_matrix(world, endpoint, role):
+    # given the role's user and what the request acts on
+    world.role = role
+    world.actor  # noqa: B018 - created before the "before" snapshot
+    if endpoint.given:
+        endpoint.given(world)
+    before = endpoint.observe(world) if endpoint.observe else None
+    client = client_for(world, endpoint)
+
+    # when they make the request
+    response = endpoint.send(world, client)
+
+    # then they get the cell's status, and only the allowed roles changed anything
+    assert_status(response, endpoint.expected[role])
+    if endpoint.observe:
+        after = endpoint.observe(world)
+        if role in endpoint.changes_for:
+            assert after != before, f"{role} should have changed it: still {after!r}"
+        else:
+            assert after == before, f"{role} changed {before!r} to {after!r}"
+    if endpoint.check and 200 <= response.status_code < 300:
+        endpoint.check(world, role, response)
+
+
+def test_every_api_and_staff_route_has_a_row():
+    """A new route under /api/ or /staff/migration/ needs its row in the matrix."""
+
+    def routes(patterns, prefix=""):
+        for pattern in patterns:
+            if hasattr(pattern, "url_patterns"):
+                yield from routes(pattern.url_patterns, prefix + str(pattern.pattern))
+            else:
+                yield prefix + str(pattern.pattern)
+
+    covered = {endpoint.name.split()[1].split("?")[0] for endpoint in ENDPOINTS}
+    prefixes = ("api/v1/", "api/schema/", "api/docs/", "staff/migration/")
+    for route in routes(get_resolver().url_patterns):
+        if not route.startswith(prefixes):
+            continue
+        # "api/v1/^atoms/(?P<pk>[^/.]+)/$" and "sessions/<uuid:session_id>/complete/" alike
+        literal = route.replace("^", "").replace("$", "")
+        shape = re.sub(r"<[^>]+>|\(\?P<\w+>[^)]*\)", "[^/]+", literal)
+        assert any(re.fullmatch(f"/{shape}", path) for path in covered), route
