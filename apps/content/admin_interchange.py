@@ -19,7 +19,11 @@ MAX_UPLOAD_BYTES = 50_000_000
 
 class ImportUploadForm(forms.Form):
     file = forms.FileField(help_text="JSON, CSV or Moodle GIFT, UTF-8.")
-    format = forms.ChoiceField(choices=ImportFormat.choices, required=False)
+    # The blank choice comes first: a browser always submits a select's value, so without it
+    # every upload would be read as the first format and the file name never consulted.
+    format = forms.ChoiceField(
+        choices=[("", "From the file name"), *ImportFormat.choices], required=False
+    )
 
     def clean(self):
         cleaned = super().clean()

@@ -12,10 +12,11 @@ from .models import OutboxEntry, OutboxStatus, QuarantinedRow, ReconciliationRun
 
 def conservation_report(*, json_dir=None) -> list[dict]:
     """Per entity: legacy, migrated, quarantined, pending, and whether
-    ``legacy == migrated + quarantined`` holds."""
+    ``legacy == migrated + quarantined`` holds. Without ``json_dir``, v1's JSON files are
+    counted where admin-started backfills read them (settings.LEGACY_JSON_DIR)."""
     from django.conf import settings
 
-    json_dir = json_dir or (settings.VAR_DIR / "legacy_json")
+    json_dir = json_dir or settings.LEGACY_JSON_DIR
     quarantined = dict(
         QuarantinedRow.objects.values("entity").annotate(n=Count("id")).values_list("entity", "n")
     )

@@ -66,7 +66,7 @@ STATUS_TEMPLATES = ROOT / "templates" / "legacy_sync"
 def legacy_tables(settings, tmp_path):
     """Empty v1 tables (rolled back with the test) and no JSON progress files, so that the
     conservation counts are the test's own."""
-    settings.VAR_DIR = tmp_path
+    settings.VAR_DIR = settings.LEGACY_JSON_DIR = tmp_path
     legacy_schema_create(alias="legacy", replace=True)
 
 
