@@ -27,8 +27,9 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/auth/", include("rest_framework.urls", namespace="rest_framework")),
     path("api/v1/", include(api_v1)),
-    # Last: any other /api/ path is a JSON 404, never Django's HTML page.
-    re_path(r"^api/(?P<unmatched_path>.*)$", api_not_found),
+    # Last: any other /api/ path is a JSON 404, never Django's HTML page. A prefix match, so a
+    # path holding a newline (%0A) is caught too (".*$" stopped at it).
+    re_path(r"^api/", api_not_found),
 ]
 
 if not settings.AWS_STORAGE_BUCKET_NAME:

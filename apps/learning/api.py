@@ -210,7 +210,7 @@ class SessionStartView(APIView):
         summary="Start a study session",
         tags=["sessions"],
         request=InputSerializer,
-        responses={201: OutputSerializer},
+        responses={201: OutputSerializer, 404: error_response("No such published course.")},
     )
     def post(self, request):
         payload = self.InputSerializer(data=request.data)

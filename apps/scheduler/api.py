@@ -5,6 +5,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.content.api import LearnerAtomSerializer
+from apps.core.openapi import error_response
 from apps.curriculum.models import Course
 from apps.learning.models import StudySession
 from apps.legacy_sync.pull import learner_v1_session_catch_up
@@ -37,7 +38,7 @@ class NextItemsView(APIView):
         summary="Next items for the caller",
         tags=["scheduler"],
         parameters=[QuerySerializer],
-        responses={200: OutputSerializer},
+        responses={200: OutputSerializer, 404: error_response("No such published course.")},
     )
     def get(self, request):
         query = self.QuerySerializer(data=request.query_params)
@@ -87,7 +88,10 @@ class PlacementNextView(APIView):
         summary="Next placement item, or the placement result",
         tags=["scheduler"],
         parameters=[QuerySerializer],
-        responses={200: OutputSerializer},
+        responses={
+            200: OutputSerializer,
+            404: error_response("No open placement session of yours with this id."),
+        },
     )
     def get(self, request):
         query = self.QuerySerializer(data=request.query_params)

@@ -55,6 +55,14 @@ def test_404_unknown_api_path_is_json(learner_client):
     assert error["details"]["path"] == "/api/v1/no-such-thing/"
 
 
+def test_404_unknown_api_path_with_a_newline_is_json(learner_client):
+    # Found by tests/e2e/test_api_fuzz.py: the catch-all did not match past a %0A.
+    response = learner_client.get("/api/v1/authoring/atoms/x%0Ay/transitions/")
+
+    error = assert_envelope(response, 404, "not_found")
+    assert error["details"]["path"] == "/api/v1/authoring/atoms/x\ny/transitions/"
+
+
 def test_404_missing_trailing_slash_gets_a_hint_not_an_html_error(learner_client):
     error = assert_envelope(learner_client.post("/api/v1/auth/token", {}), 404, "not_found")
     assert "/api/v1/auth/token/" in error["details"]["hint"]
