@@ -11,14 +11,13 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from apps.core.admin import ReadOnlyAdmin
-from apps.core.dispatch import enqueue_on_commit
 
 from .backfill.quarantine import quarantine_retry
+from .backfill.runner import backfill_start
 from .flags import sync_flags, sync_flags_update
 from .models import (
     BackfillCheckpoint,
     BackfillRun,
-    BackfillStatus,
     CohortAssignment,
     FlagChange,
     MergedLegacyRow,
@@ -32,7 +31,6 @@ from .models import (
     SyncFlags,
 )
 from .outbox.retry import outbox_entries_retry
-from .tasks import backfill_start_task
 
 
 @admin.register(QuarantinedRow)
@@ -100,10 +98,9 @@ class BackfillRunAdmin(ReadOnlyAdmin):
             return redirect("admin:legacy_sync_backfillrun_changelist")
         if not request.user.has_perm("legacy_sync.start_backfill"):
             raise PermissionDenied
-        if BackfillRun.objects.filter(status=BackfillStatus.RUNNING).exists():
+        if not backfill_start():
             self.message_user(request, "A backfill is already running.", messages.WARNING)
         else:
-            enqueue_on_commit(backfill_start_task)
             self.message_user(
                 request, "Backfill started; follow it on the migration status page.",
                 messages.SUCCESS,

@@ -75,17 +75,6 @@ def flags_validate(flags: SyncFlags) -> None:
         raise ValidationError(errors)
 
 
-def flags_changed_record(*, before: SyncFlags, after: SyncFlags, by) -> None:
-    """Audit a change saved elsewhere (the admin form), field by field."""
-    FlagChange.objects.bulk_create(
-        FlagChange(flag=name, old_value=str(getattr(before, name)),
-                   new_value=str(getattr(after, name)), changed_by=by)
-        for name in FLAG_NAMES
-        if getattr(before, name) != getattr(after, name)
-    )  # fmt: skip
-    cache.delete(CACHE_KEY)
-
-
 def learner_bucket(learner_id) -> int:
     """0–99, fixed per learner: the rollout's deterministic cohort split."""
     digest = hashlib.sha256(f"adaptive-rollout:{learner_id}".encode()).digest()

@@ -53,8 +53,8 @@ def shadow_compare(learner, v1_answer: dict) -> ShadowRead:
     differing = [name for name in COMPARED if _field(v1_answer, name) != _field(v2_answer, name)]
     return ShadowRead.objects.create(
         learner=learner, matched=not differing, differing_fields=differing,
-        v1_answer=_jsonable(v1_answer) if differing else None,
-        v2_answer=_jsonable(v2_answer) if differing else None,
+        v1_answer=v1_answer if differing else None,
+        v2_answer=v2_answer if differing else None,
     )  # fmt: skip
 
 
@@ -63,10 +63,6 @@ def _field(answer: dict, dotted: str):
     for part in dotted.split("."):
         value = value.get(part) if isinstance(value, dict) else None
     return value
-
-
-def _jsonable(answer: dict) -> dict:
-    return {k: (_jsonable(v) if isinstance(v, dict) else v) for k, v in answer.items()}
 
 
 def v1_progress(learner, v1_user: int) -> dict:

@@ -77,6 +77,18 @@ def _commit_without_waiting_for_disk() -> None:
             cursor.execute("SET LOCAL synchronous_commit = off")
 
 
+def backfill_start() -> bool:
+    """Queue a whole backfill for a worker (the admin's button); False while one runs."""
+    from apps.core.dispatch import enqueue_on_commit
+
+    from ..tasks import backfill_start_task
+
+    if BackfillRun.objects.filter(status=BackfillStatus.RUNNING).exists():
+        return False
+    enqueue_on_commit(backfill_start_task)
+    return True
+
+
 def rows_seen(entity: str) -> int:
     total = BackfillCheckpoint.objects.filter(entity=entity).aggregate(n=Sum("rows_seen"))["n"]
     return total or 0
