@@ -76,3 +76,40 @@ def test_parents_are_locked_until_commit(learner_and_concept):
                 other.execute("DELETE FROM curriculum_concept WHERE id = %s", [concept.pk])
     finally:
         other.close()
+
+
+def test_json_timestamps_and_defaults_survive_copy_and_the_conflict_path(learner_and_concept):
+    """Binary COPY encodes each column by its PostgreSQL type; JSON defaults are encoded once.
+    The conflict path (a batch meeting a row already there) must store the same values."""
+    from datetime import UTC, datetime
+
+    from apps.learning.models import Attempt
+    from tests.content.factories import make_atom
+
+    learner, concept = learner_and_concept
+    atom = make_atom("flashcard", concept=concept)
+    answered = datetime(2025, 3, 4, 5, 6, 7, 891011, tzinfo=UTC)
+
+    def attempt_row(number: int) -> dict:
+        attempt_id = uuid.UUID(int=number)
+        return {
+            "id": attempt_id, "learner_id": str(learner.pk), "atom_id": atom.pk,
+            "revision_id": atom.published_revision_id, "session_id": None,
+            "client_attempt_id": attempt_id, "response": {"user_answer": "ünï", "n": [1, 2]},
+            "correct": True, "score": 1.0, "quality": 4, "answered_at": answered,
+            "origin": Origin.LEGACY, "legacy_key": str(number),
+        }  # fmt: skip
+
+    with transaction.atomic():
+        rows_insert(Attempt, [attempt_row(1)])
+    with transaction.atomic():
+        rows_insert(Attempt, [attempt_row(1), attempt_row(2)])  # 1 conflicts: row by row
+    stored = list(Attempt.objects.order_by("legacy_key"))
+    assert [a.legacy_key for a in stored] == ["1", "2"]
+    for attempt in stored:
+        assert attempt.response == {"user_answer": "ünï", "n": [1, 2]}
+        assert attempt.answered_at == answered
+        assert attempt.learner_id == learner.pk
+        # The model's defaults, as the ORM would have stored them
+        assert (attempt.selected_options, attempt.scheduler_state_after) == ([], {})
+        assert attempt.created_at is not None and attempt.feedback == ""

@@ -62,7 +62,8 @@ def _written_by_v2(model: type[models.Model]) -> bool:
 @contextmanager
 def indexes_deferred(*tables: type[models.Model]):
     """Drop the secondary indexes of ``tables`` that v2 has not written to, for the block;
-    rebuild every missing one after it."""
+    rebuild every missing one after it, then refresh the planner's statistics (a bulk load
+    leaves them describing an empty table, and the next stage's reads are planned on them)."""
     if connection.vendor == "postgresql":
         for model in tables:
             if not _written_by_v2(model):
@@ -74,3 +75,6 @@ def indexes_deferred(*tables: type[models.Model]):
     finally:
         for model in tables:
             indexes_ensure(model)
+            if connection.vendor == "postgresql":
+                with connection.cursor() as cursor:
+                    cursor.execute(f'ANALYZE "{model._meta.db_table}"')

@@ -44,6 +44,8 @@ def legacy_uuid(entity: str, key) -> uuid.UUID:
 
 def as_utc(value) -> datetime | None:
     """v1 stores naive UTC timestamps (ISO text once they sit in a quarantined row's JSON)."""
+    if type(value) is datetime:  # the common case first: millions of calls per backfill
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
     if value is None or value == "":
         return None
     if isinstance(value, str):

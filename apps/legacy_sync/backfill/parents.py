@@ -14,6 +14,7 @@ from apps.core.models import Origin
 
 from ..models import QuarantinedRow
 from .keys import legacy_uuid
+from .writer import array_param
 
 
 class ParentCheck:
@@ -33,8 +34,7 @@ class ParentCheck:
         if not keys:
             return {}
         ids = {legacy_uuid(self.id_entity, k): k for k in keys}
-        present = existing_ids(self.model, list(ids))
-        missing = {ids[i] for i in ids.keys() - present}
+        missing = {ids[i] for i in missing_ids(self.model, list(ids))}
         if not missing:
             return {}
         by_text = {str(k): k for k in missing}
@@ -78,13 +78,18 @@ def parent_problem(row: dict, column: str, label: str, problems: dict) -> tuple 
     return None
 
 
-def existing_ids(model, ids: list) -> set:
-    """Which of ``ids`` are primary keys of ``model``'s rows. On PostgreSQL the ids go as one
-    array parameter: a batch checks thousands, and an IN list of that many placeholders costs
-    more to build and parse than the lookup itself."""
+def missing_ids(model, ids: list) -> set:
+    """Which of ``ids`` are not primary keys of ``model``'s rows. On PostgreSQL the server
+    picks them out of one array literal: a batch checks thousands, and only the few missing
+    come back."""
     if connection.vendor != "postgresql":
-        return set(model.objects.filter(pk__in=ids).values_list("pk", flat=True))
-    table, pk = model._meta.db_table, model._meta.pk.column
+        return set(ids) - set(model.objects.filter(pk__in=ids).values_list("pk", flat=True))
+    table, pk = model._meta.db_table, model._meta.pk
+    array, param = array_param(ids, pk.rel_db_type(connection))
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {pk} FROM {table} WHERE {pk} = ANY(%s)", [ids])  # noqa: S608
+        cursor.execute(
+            f"SELECT key FROM unnest({array}) AS key "  # noqa: S608 - names from the model
+            f"WHERE NOT EXISTS (SELECT 1 FROM {table} WHERE {pk.column} = key)",
+            [param],
+        )
         return {row[0] for row in cursor.fetchall()}

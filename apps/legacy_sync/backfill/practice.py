@@ -33,15 +33,20 @@ def timestamp_problem(
 ) -> tuple[str, str] | None:
     """Why a v1 timestamp is unusable, if it is. ``latest`` (now + tolerance) may be passed
     in by batch code that checks thousands of timestamps."""
+    return timestamp_read(value, label, required=required, latest=latest)[1]
+
+
+def timestamp_read(value, label: str, *, required: bool = True, latest=None) -> tuple:
+    """(the timestamp in UTC, None), or (None, why it is unusable)."""
     try:
         moment = as_utc(value)
     except ValueError as exc:
-        return "invalid_timestamp", f"{label}: {exc}"
+        return None, ("invalid_timestamp", f"{label}: {exc}")
     if moment is None:
-        return ("missing_timestamp", f"{label} is empty.") if required else None
+        return None, (("missing_timestamp", f"{label} is empty.") if required else None)
     if moment > (latest or timezone.now() + FUTURE_TOLERANCE):
-        return "future_timestamp", f"{label} {moment.isoformat()} is in the future."
-    return None
+        return None, ("future_timestamp", f"{label} {moment.isoformat()} is in the future.")
+    return moment, None
 
 
 class BitIndex:
@@ -189,15 +194,19 @@ class Attempts(Entity):
         splits: dict[str, tuple] = {}
         new = []
         latest = timezone.now() + FUTURE_TOLERANCE
-        learners: dict = {}
+        learners: dict = {}  # v1 key → v2 id, worked out once per batch
+        sessions: dict = {}
         for row in rows:
             key = str(row["id"])
             bit = self.index.get(row.get("bit_id"))
+            answered, time_problem = timestamp_read(
+                row.get("created_at"), "created_at", latest=latest
+            )
             problem = (
                 parent_problem(row, "user_id", "user", user_problems)
                 or self._bit_problem(row, bit, bit_problems)
                 or self._session_problem(row, session_problems)
-                or timestamp_problem(row.get("created_at"), "created_at", latest=latest)
+                or time_problem
             )
             if not problem and row.get("correct") is None:
                 problem = ("missing_verdict", "correct is empty.")
@@ -211,9 +220,11 @@ class Attempts(Entity):
                 if chapter != row["session_chapter_id"]:
                     session_key = f"{session_key}@{chapter}"
                     splits[session_key] = (row["session_id"], concept_id)
-                session_id = self.sessions.v2_id(
-                    row["session_id"] if session_key == str(row["session_id"]) else session_key
-                )
+                session_id = sessions.get(session_key)
+                if session_id is None:
+                    session_id = sessions[session_key] = self.sessions.v2_id(
+                        row["session_id"] if session_key == str(row["session_id"]) else session_key
+                    )
             attempt_id = legacy_uuid("attempts", key)
             correct = bool(row["correct"])
             new.append(
@@ -229,7 +240,7 @@ class Attempts(Entity):
                     "correct": correct,
                     "score": 1.0 if correct else 0.0,
                     "quality": QUALITY_RIGHT if correct else QUALITY_WRONG,
-                    "answered_at": as_utc(row["created_at"]),
+                    "answered_at": answered,
                     "origin": Origin.LEGACY,
                     "legacy_key": key,
                 }
