@@ -3,9 +3,10 @@ checkpoint, so a killed run resumes after the last committed batch and a second 
 nothing left to do. ``--async`` runs the same range function in Celery workers."""
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
 from django.db.models import F, Sum
 from django.utils import timezone
 
@@ -53,7 +54,7 @@ def entity_range_backfill(
         QuarantinedRow.objects.filter(entity=entity.name).values_list("legacy_key", flat=True)
     )
     after = checkpoint.last_key or range_start
-    for rows in entity.pages(after=after, until=until, size=batch_size):
+    for rows in pages_read_ahead(entity.pages(after=after, until=until, size=batch_size)):
         with transaction.atomic():
             _commit_without_waiting_for_disk()
             outcome = entity.migrate(rows)
@@ -67,6 +68,24 @@ def entity_range_backfill(
         if on_batch:
             on_batch(len(rows))
     BackfillCheckpoint.objects.filter(pk=checkpoint.pk).update(finished=True)
+
+
+def pages_read_ahead(pages: Iterator[list[dict]]) -> Iterator[list[dict]]:
+    """``pages``, each read by a thread while the caller maps and writes the one before: the
+    v1 query and the decoding of its rows run on the other core. The thread has its own
+    database connections (Django's are per thread), closed when the pages end; so while the
+    caller holds a transaction open (whose rows another connection cannot see), no thread."""
+    if any(connections[alias].in_atomic_block for alias in connections):
+        yield from pages
+        return
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="backfill-read") as reader:
+        try:
+            page = reader.submit(next, pages, None)
+            while (rows := page.result()) is not None:
+                page = reader.submit(next, pages, None)
+                yield rows
+        finally:
+            reader.submit(connections.close_all).result()
 
 
 def _commit_without_waiting_for_disk() -> None:
