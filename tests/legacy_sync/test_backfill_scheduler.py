@@ -108,3 +108,32 @@ def _sm2_streak(seen) -> int:
     for correct, _ in seen:
         streak = streak + 1 if correct else 0
     return streak
+
+
+def test_pages_carry_each_learners_history_from_one_ordered_scan(tmp_path):
+    """The stage streams the attempts table once, in learner order, and hands each page its
+    learners' histories: the same as reading each learner's history on its own, including
+    learners without attempts, across page boundaries and key ranges, skipping v2's own
+    learners (not in the stage, but in the scan)."""
+    from apps.accounts.models import User
+    from apps.legacy_sync.backfill.learner_states import LearnerStates, attempt_history
+
+    dirty_legacy_build(tmp_path)
+    backfill(tmp_path, names=[n for n in WITHOUT_FLASHCARDS if n != "learner_states"])
+    ids = sorted(
+        str(pk) for pk in User.objects.filter(origin=Origin.LEGACY).values_list("pk", flat=True)
+    )
+    practised = set(Attempt.objects.values_list("learner_id", flat=True).distinct())
+    v2_learner = next(pk for pk in ids[3:] if pk in {str(p) for p in practised})
+    User.objects.filter(pk=v2_learner).update(origin=Origin.V2)
+    ids.remove(v2_learner)
+    assert any(pk not in {str(p) for p in practised} for pk in ids)  # some never practised
+
+    for after, until in (("", None), (ids[2], ids[9])):
+        pages = list(LearnerStates().pages(after=after, until=until, size=3))
+        expected = [pk for pk in ids if pk > after and (until is None or pk <= until)]
+        assert [row["id"] for page in pages for row in page] == expected
+        assert len(pages) > 2
+        for page in pages:
+            for row in page:
+                assert row["history"] == attempt_history([row["id"]]), row["id"]
