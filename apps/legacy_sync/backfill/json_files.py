@@ -13,6 +13,8 @@ from abc import abstractmethod
 from datetime import timedelta
 from pathlib import Path
 
+from django.db import connection
+
 from apps.core.models import Origin
 from apps.learning.models import Attempt
 
@@ -114,6 +116,7 @@ class JsonAttempts(_JsonEntity):
         }  # fmt: skip
         batch: dict[tuple, str] = {}
         new, merged = [], []
+        twins = self._twins(rows, user_problems, done)
         for row in rows:
             key = row["key"]
             if JSON_PREFIX + key in done:
@@ -128,7 +131,7 @@ class JsonAttempts(_JsonEntity):
             _, _, atom_id, revision_id = self.index.get(entry["exercise_id"])
             answered, correct = as_utc(entry["timestamp"]), entry["is_correct"]
             same = (learner, atom_id, correct, answered.replace(microsecond=0))
-            twin = batch.get(same) or self._twin(learner, atom_id, correct, answered)
+            twin = batch.get(same) or twins.get(key)
             if twin:
                 merged.append(MergedLegacyRow(entity=self.name, legacy_key=key,
                                               merged_into=twin, rule=DEDUPE_RULE))  # fmt: skip
@@ -175,6 +178,48 @@ class JsonAttempts(_JsonEntity):
         except ValueError as exc:
             return "invalid_timestamp", str(exc)
         return None
+
+    def _twins(self, rows: list[dict], user_problems: dict, done: set) -> dict[str, str]:
+        """{row key: legacy key of the earliest database attempt it duplicates}, for the batch's
+        well-formed rows: same learner, bit and verdict within DUPLICATE_WINDOW."""
+        probes = []
+        for row in rows:
+            if JSON_PREFIX + row["key"] in done or row.get("problem"):
+                continue
+            if self._problem(row, user_problems):
+                continue
+            entry = row["entry"]
+            atom_id = self.index.get(entry["exercise_id"])[2]
+            learner = legacy_uuid("users", row["user_id"])
+            probes.append(
+                (row["key"], learner, atom_id, entry["is_correct"], as_utc(entry["timestamp"]))
+            )
+        if not probes:
+            return {}
+        if connection.vendor != "postgresql":
+            found = {key: self._twin(*probe) for key, *probe in probes}
+            return {key: twin for key, twin in found.items() if twin}
+        # One query for the batch (one per entry was most of the stage's time).
+        keys, learners, atoms, verdicts, times = (
+            list(column) for column in zip(*probes, strict=True)
+        )
+        sql = f"""
+            SELECT probe.key, twin.legacy_key
+            FROM unnest(%s::text[], %s::uuid[], %s::uuid[], %s::boolean[], %s::timestamptz[])
+                 AS probe(key, learner, atom, correct, answered)
+            CROSS JOIN LATERAL (
+                SELECT legacy_key FROM {Attempt._meta.db_table} AS attempt
+                WHERE attempt.learner_id = probe.learner AND attempt.atom_id = probe.atom
+                  AND attempt.correct = probe.correct
+                  AND attempt.answered_at BETWEEN probe.answered - %s AND probe.answered + %s
+                ORDER BY attempt.answered_at LIMIT 1
+            ) AS twin
+        """  # noqa: S608 - the table name comes from the model
+        with connection.cursor() as cursor:
+            cursor.execute(
+                sql, [keys, learners, atoms, verdicts, times, DUPLICATE_WINDOW, DUPLICATE_WINDOW]
+            )
+            return dict(cursor.fetchall())
 
     @staticmethod
     def _twin(learner, atom_id, correct, answered) -> str | None:
