@@ -4,6 +4,9 @@ Rows are generated with a seeded numpy RNG and written in large ``executemany`` 
 the seed's scale (20k users, 450k sessions, 3.2M attempts, 500 bits) takes minutes. ``dirty``
 mixes in every kind of bad row the real v1 data has; ``DIRTY_KINDS`` lists them, and the
 returned report says how many of each were written, so tests can check none is lost.
+
+Like v1's serial keys, session and attempt ids follow time: a session's id follows its start,
+and an attempt's its answer, across the sessions running at once.
 """
 
 import json
@@ -145,7 +148,12 @@ def legacy_fixture_build(
             bits_of_chapter.setdefault(chapter, []).append(bid)
         s_users = rng.integers(1, users + 1, sessions)
         s_chapters = rng.integers(1, len(chapter_rows) + 1, sessions)
-        s_start = rng.uniform(0, HISTORY_DAYS, sessions)
+        s_start = np.sort(rng.uniform(0, HISTORY_DAYS, sessions))
+        if dirty and sessions >= 6:
+            # The three bad sessions below sit mid-history, away from the first attempts,
+            # which carry dirty rows of their own (so their own fault is the one found).
+            middle = [sessions // 2, sessions // 2 + 1, sessions // 2 + 2]
+            s_start[[0, 1, 2, *middle]] = s_start[[*middle, 0, 1, 2]]
         s_done = rng.random(sessions) < 0.8
         session_rows = []
         for sid in range(sessions):
@@ -170,6 +178,8 @@ def legacy_fixture_build(
         a_session = rng.integers(0, sessions, attempts)
         a_correct = rng.random(attempts) < 0.72
         a_offset = rng.integers(0, 20, attempts)
+        answered_order = np.argsort(s_start[a_session] + a_offset / (24 * 60), kind="stable")
+        a_session, a_offset = a_session[answered_order], a_offset[answered_order]
         columns = ("id", "session_id", "user_id", "bit_id", "correct", "user_answer", "created_at")
         last_attempt = None
         for start in range(0, attempts, ATTEMPT_CHUNK):

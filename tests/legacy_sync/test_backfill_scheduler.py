@@ -7,6 +7,7 @@ import pytest
 
 from apps.core.models import Origin
 from apps.learning.models import Attempt
+from apps.legacy_sync.fixture import legacy_fixture_build
 from apps.legacy_sync.legacy_models import LegacyReviewCard
 from apps.scheduler.models import HalfLifeModel, LearnerAtomState, LearnerConceptState
 from apps.scheduler.services import DEFAULT_P_KNOWN
@@ -35,14 +36,16 @@ def history() -> dict[tuple[str, str], list[tuple[bool, object]]]:
 
 
 def test_concept_states_are_replayed_from_every_migrated_attempt(tmp_path):
-    # given migrated learners with v1 history (database and JSON attempts), no HLR model
-    dirty_legacy_build(tmp_path)
+    # given migrated learners with v1 history (database and JSON attempts), no HLR model;
+    # few bits, so that learners come back to them and every branch of the rule is hit
+    legacy_fixture_build(users=20, sessions=60, attempts=600, bits=10, seed=1, dirty=True,
+                         json_dir=tmp_path)  # fmt: skip
     assert not HalfLifeModel.objects.exists()
 
     backfill(tmp_path, names=WITHOUT_FLASHCARDS)
 
     answers = history()
-    assert len(answers) > 100
+    assert len(answers) >= 50
     states = {
         (s.learner.legacy_key, s.concept.legacy_key): s
         for s in LearnerConceptState.objects.select_related("learner", "concept")
