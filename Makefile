@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install browser run migrate demo test lint format worker beat serve-prod bench clean
+.PHONY: install browser run migrate demo test lint format worker beat serve-prod bench bench-load clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -61,6 +61,10 @@ serve-prod: install
 
 bench: install
 	@for script in bench/bench_*.py; do [ -e "$$script" ] || continue; echo "== $$script"; $(BIN)/python "$$script"; done
+
+# Mixed learner traffic against gunicorn + PostgreSQL + Redis + a worker (README: Load).
+bench-load: install
+	$(BIN)/python bench/load
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache

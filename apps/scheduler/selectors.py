@@ -98,25 +98,24 @@ def next_items(
         return []
     atom_ids, a, b, c, concepts, due_epoch, reviews = zip(*candidates, strict=True)
 
-    knowledge = dict(
-        LearnerConceptState.objects.filter(
-            learner=learner, archived_in__isnull=True, concept__course=course
-        ).values_list("concept_id", "p_known")
+    # One read of the learner's concept states: P(known) of this course's concepts, and θ
+    # (the mean over every course's).
+    states = list(
+        LearnerConceptState.objects.filter(learner=learner, archived_in__isnull=True)
+        .order_by()
+        .values_list("concept_id", "concept__course_id", "p_known", "theta")
     )
-    thetas = list(
-        LearnerConceptState.objects.filter(learner=learner, archived_in__isnull=True).values_list(
-            "theta", flat=True
-        )
-    )
-    theta = float(np.mean(thetas)) if thetas else 0.0
-    unlocked = _unlocked_concepts(course, knowledge)
+    knowledge = {concept: p for concept, course_id, p, _ in states if course_id == course.pk}
+    theta = float(np.mean([row[3] for row in states])) if states else 0.0
+    prerequisites = _course_prerequisites(course)
+    blocked = _blocked_concepts(prerequisites, knowledge, course.mastery_threshold)
 
     due = np.array(due_epoch, dtype=float)  # None → NaN: never seen
     overdue = (now_epoch - due) / 86400.0
     exposures = np.array([r or 0 for r in reviews], dtype=float)
     mastery = np.array([knowledge.get(k, DEFAULT_P_KNOWN) for k in concepts], dtype=float)
     seen = exposures > 0
-    eligible = seen | np.array([k in unlocked for k in concepts])
+    eligible = seen | np.array([k not in blocked for k in concepts])
     predicted = p_correct(theta, np.array(a, float), np.array(b, float), np.array(c, float))
     scores, _components = score_candidates(
         overdue, mastery, predicted, exposures, exposures.sum(), _weights(course)
@@ -128,7 +127,6 @@ def next_items(
     atoms = LearningAtom.objects.select_related("published_revision").in_bulk(
         [ids[i] for i in ordered]
     )
-    prerequisites = _has_prerequisites(course)
     return [
         NextItem(
             atom=atoms[ids[i]],
@@ -139,24 +137,26 @@ def next_items(
     ]
 
 
-def _unlocked_concepts(course: Course, knowledge: dict) -> set:
-    """Concepts whose every prerequisite has P(known) ≥ the course's mastery threshold."""
-    blocked = set()
-    for concept_id, prerequisite_id in ConceptPrerequisite.objects.filter(
-        concept__course=course
-    ).values_list("concept_id", "prerequisite_id"):
-        if knowledge.get(prerequisite_id, DEFAULT_P_KNOWN) < course.mastery_threshold:
-            blocked.add(concept_id)
-    all_concepts = set(course.concepts.values_list("pk", flat=True))
-    return all_concepts - blocked
+def _course_prerequisites(course: Course) -> dict:
+    """{concept id: [its prerequisites' ids]} for the course's concepts that have any, in one
+    read (unordered: the models' default ordering would join both concepts and the course)."""
+    prerequisites: dict = defaultdict(list)
+    for concept_id, prerequisite_id in (
+        ConceptPrerequisite.objects.filter(concept__course=course)
+        .order_by()
+        .values_list("concept_id", "prerequisite_id")
+    ):
+        prerequisites[concept_id].append(prerequisite_id)
+    return dict(prerequisites)
 
 
-def _has_prerequisites(course: Course) -> set:
-    return set(
-        ConceptPrerequisite.objects.filter(concept__course=course).values_list(
-            "concept_id", flat=True
-        )
-    )
+def _blocked_concepts(prerequisites: dict, knowledge: dict, threshold: float) -> set:
+    """Concepts with a prerequisite under the mastery threshold: no new atoms from them yet."""
+    return {
+        concept_id
+        for concept_id, required in prerequisites.items()
+        if any(knowledge.get(p, DEFAULT_P_KNOWN) < threshold for p in required)
+    }
 
 
 def _mix(scores, seen, eligible, concepts, limit: int, new_ratio: float) -> list[int]:
