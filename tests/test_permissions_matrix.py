@@ -774,6 +774,20 @@ def _start_backfill(w, c):
     return response
 
 
+def _legacy_admin_action(model: str, action: str, subject, *, observe) -> Endpoint:
+    """A Migration-staff changelist action on one row (``subject`` picks it from the world)."""
+    return Endpoint(
+        f"POST {LEGACY_ADMIN}{model}/ action={action}",
+        lambda w, c: c.post(
+            f"{LEGACY_ADMIN}{model}/", {"action": action, "_selected_action": [subject(w).pk]}
+        ),
+        migration_admin(302),
+        browser=True,
+        observe=observe,
+        changes_for=MIGRATION,
+    )
+
+
 MIGRATION_ADMIN = [
     *(
         Endpoint(
@@ -804,38 +818,17 @@ MIGRATION_ADMIN = [
         observe=_retry_count,
         changes_for=MIGRATION,
     ),
-    Endpoint(
-        f"POST {LEGACY_ADMIN}quarantinedrow/ action=retry_selected",
-        lambda w, c: c.post(
-            f"{LEGACY_ADMIN}quarantinedrow/",
-            {"action": "retry_selected", "_selected_action": [w.quarantined_row.pk]},
-        ),
-        migration_admin(302),
-        browser=True,
-        observe=_retry_count,
-        changes_for=MIGRATION,
+    _legacy_admin_action(
+        "quarantinedrow", "retry_selected", lambda w: w.quarantined_row, observe=_retry_count
     ),
-    Endpoint(
-        f"POST {LEGACY_ADMIN}outboxentry/ action=retry_selected",
-        lambda w, c: c.post(
-            f"{LEGACY_ADMIN}outboxentry/",
-            {"action": "retry_selected", "_selected_action": [w.dead_entry.pk]},
-        ),
-        migration_admin(302),
-        browser=True,
-        observe=_outbox_state,
-        changes_for=MIGRATION,
+    _legacy_admin_action(
+        "outboxentry", "retry_selected", lambda w: w.dead_entry, observe=_outbox_state
     ),
-    Endpoint(
-        f"POST {LEGACY_ADMIN}syncconflict/ action=mark_reviewed",
-        lambda w, c: c.post(
-            f"{LEGACY_ADMIN}syncconflict/",
-            {"action": "mark_reviewed", "_selected_action": [w.conflict.pk]},
-        ),
-        migration_admin(302),
-        browser=True,
+    _legacy_admin_action(
+        "syncconflict",
+        "mark_reviewed",
+        lambda w: w.conflict,
         observe=lambda w: SyncConflict.objects.get(pk=w.conflict.pk).reviewed_by_id,
-        changes_for=MIGRATION,
     ),
     Endpoint(
         f"GET {LEGACY_ADMIN}syncflags/{{id}}/change/",

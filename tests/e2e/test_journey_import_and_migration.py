@@ -359,6 +359,11 @@ def test_journey3_staff_watch_a_backfill_live_and_fix_a_quarantined_row(
         f"() => document.getElementById('quarantine-total').textContent.trim() === '{still_held}'",
         timeout=POLL_TIMEOUT_MS,
     )
+    # (the progress panel polls on its own, so it may swap in a moment after the quarantine's)
+    status_tab.wait_for_function(
+        "() => document.getElementById('progress-users')?.dataset.migrated === '38'",
+        timeout=POLL_TIMEOUT_MS,
+    )
     assert progress(status_tab, "users")["migrated"] == 38
     assert status_tab.evaluate(NEVER_RELOADED)
     screenshot(status_tab, "journey3-09-status-after-the-retry")

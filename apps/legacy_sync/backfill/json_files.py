@@ -116,13 +116,20 @@ class JsonAttempts(_JsonEntity):
         }  # fmt: skip
         batch: dict[tuple, str] = {}
         new, merged = [], []
-        twins = self._twins(rows, user_problems, done)
+        problems = {
+            row["key"]: row.get("problem") or self._problem(row, user_problems)
+            for row in rows
+            if JSON_PREFIX + row["key"] not in done
+        }
+        twins = self._twins(
+            [row for row in rows if row["key"] in problems and not problems[row["key"]]]
+        )
         for row in rows:
             key = row["key"]
             if JSON_PREFIX + key in done:
                 outcome.migrated_keys.append(key)
                 continue
-            problem = row.get("problem") or self._problem(row, user_problems)
+            problem = problems[key]
             if problem:
                 outcome.reject(key, problem, row)
                 continue
@@ -179,15 +186,11 @@ class JsonAttempts(_JsonEntity):
             return "invalid_timestamp", str(exc)
         return None
 
-    def _twins(self, rows: list[dict], user_problems: dict, done: set) -> dict[str, str]:
-        """{row key: legacy key of the earliest database attempt it duplicates}, for the batch's
-        well-formed rows: same learner, bit and verdict within DUPLICATE_WINDOW."""
+    def _twins(self, rows: list[dict]) -> dict[str, str]:
+        """{row key: legacy key of the earliest database attempt it duplicates}, for well-formed
+        rows not migrated yet: same learner, bit and verdict within DUPLICATE_WINDOW."""
         probes = []
         for row in rows:
-            if JSON_PREFIX + row["key"] in done or row.get("problem"):
-                continue
-            if self._problem(row, user_problems):
-                continue
             entry = row["entry"]
             atom_id = self.index.get(entry["exercise_id"])[2]
             learner = legacy_uuid("users", row["user_id"])

@@ -14,7 +14,7 @@ from apps.core.models import Origin
 
 from ..models import QuarantinedRow
 from .keys import legacy_uuid
-from .writer import array_param
+from .writer import keys_missing
 
 
 class ParentCheck:
@@ -79,17 +79,7 @@ def parent_problem(row: dict, column: str, label: str, problems: dict) -> tuple 
 
 
 def missing_ids(model, ids: list) -> set:
-    """Which of ``ids`` are not primary keys of ``model``'s rows. On PostgreSQL the server
-    picks them out of one array literal: a batch checks thousands, and only the few missing
-    come back."""
+    """Which of ``ids`` are not primary keys of ``model``'s rows (a batch checks thousands)."""
     if connection.vendor != "postgresql":
         return set(ids) - set(model.objects.filter(pk__in=ids).values_list("pk", flat=True))
-    table, pk = model._meta.db_table, model._meta.pk
-    array, param = array_param(ids, pk.rel_db_type(connection))
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT key FROM unnest({array}) AS key "  # noqa: S608 - names from the model
-            f"WHERE NOT EXISTS (SELECT 1 FROM {table} WHERE {pk.column} = key)",
-            [param],
-        )
-        return {row[0] for row in cursor.fetchall()}
+    return keys_missing(model._meta.pk, ids)

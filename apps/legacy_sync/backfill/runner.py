@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from ..models import BackfillCheckpoint, BackfillRun, BackfillStatus, QuarantinedRow
 from .entity import Entity
-from .indexes import indexes_deferred
+from .indexes import indexes_deferred, planner_statistics_refresh
 from .learner_states import LearnerStates
 from .quarantine import quarantine_release, quarantine_store
 from .registry import ENTITY_ORDER, entities_build
@@ -151,20 +151,10 @@ def backfill_run(
         run.finished_at = timezone.now()
         run.save(update_fields=["status", "failure", "finished_at"])
         raise
-    statistics_refresh()
+    planner_statistics_refresh()  # the whole database: stages also write through the services
     run.status, run.finished_at = BackfillStatus.DONE, timezone.now()
     run.save(update_fields=["status", "finished_at"])
     return run
-
-
-def statistics_refresh() -> None:
-    """ANALYZE v2's database once the backfill has filled it. Until autovacuum gets round to
-    it, the planner takes the freshly loaded tables for empty: reconciling right after a
-    quarter-scale backfill took 24 s on those plans (a nested loop over every attempt), and
-    4 s on fresh statistics."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("ANALYZE")
 
 
 def _run_in_workers(run, entity, batch_size, json_dir, parts, legacy, on_progress) -> None:

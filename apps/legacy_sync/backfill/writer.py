@@ -167,16 +167,26 @@ def foreign_keys_check(model: type[models.Model], rows: Sequence[dict]) -> None:
             )
             if cursor.fetchone()[0] == len(ids):
                 continue
-            cursor.execute(
-                f"SELECT key::text FROM unnest({array}) AS key "  # noqa: S608
-                f"WHERE NOT EXISTS (SELECT 1 FROM {parent} WHERE {column} = key) LIMIT 1",
-                [param],
-            )
-            (example,) = cursor.fetchone()
+        example = min(map(str, keys_missing(target, ids)))
         raise IntegrityError(
             f"{model._meta.label}.{field.name}: a row names a missing "
             f"{target.model._meta.label} ({example})."
         )
+
+
+def keys_missing(target: models.Field, values) -> set:
+    """Which of ``values`` no row of ``target``'s table holds in ``target`` (a unique column),
+    picked out by the server: only the few missing come back. PostgreSQL only."""
+    table = connection.ops.quote_name(target.model._meta.db_table)
+    column = connection.ops.quote_name(target.column)
+    array, param = array_param(values, target.rel_db_type(connection))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT key FROM unnest({array}) AS key "  # noqa: S608 - names from the model
+            f"WHERE NOT EXISTS (SELECT 1 FROM {table} WHERE {column} = key)",
+            [param],
+        )
+        return {row[0] for row in cursor.fetchall()}
 
 
 def array_param(values, db_type: str) -> tuple[str, object]:
