@@ -1,6 +1,6 @@
 """Replay evaluation of the memory models on the real Anki review log.
 
-Replays ../shared/data/anki-review-log.csv (py-fsrs's test log, MIT) in time order, predicts
+Replays data/anki-review-log.csv (py-fsrs's test log, MIT) in time order, predicts
 every repeat review before its outcome with FSRS-6, HLR (trained on the past only), SM-2,
 Leitner, Pimsleur and a running-mean baseline, and prints the Markdown tables and the runtime.
 No Django or database needed.
@@ -21,7 +21,7 @@ from apps.scheduler.evaluation import (  # noqa: E402
     replay_predictions,
 )
 
-DEFAULT_CSV = ROOT.parent / "shared/data/anki-review-log.csv"
+DEFAULT_CSV = ROOT / "data" / "anki-review-log.csv"
 
 
 def main(path: Path, rows: int | None) -> None:

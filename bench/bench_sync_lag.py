@@ -42,7 +42,6 @@ os.environ.update(
     CELERY_QUEUE=QUEUE,
     LEGACY_PULL_QUEUE=PULL_QUEUE,
     LEGACY_JSON_DIR=str(ROOT / "var" / f"bench_lag_{RUN}"),
-    LEGACY_SCHEMA_DIR=os.environ.get("LEGACY_SCHEMA_DIR", str(ROOT.parent / "shared" / "legacy")),
 )
 
 

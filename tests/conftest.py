@@ -50,12 +50,36 @@ def password() -> str:
     return PASSWORD
 
 
+def _postgresql_missing() -> str | None:
+    for alias, variable in (("default", "DATABASE_URL"), ("legacy", "LEGACY_DATABASE_URL")):
+        if connections[alias].vendor != "postgresql":
+            return f"{variable} does not point at PostgreSQL"
+    return None
+
+
 def _integration_services_missing() -> str | None:
     if connections["default"].vendor != "postgresql":
         return "DATABASE_URL does not point at PostgreSQL"
     if not settings.REDIS_URL:
         return "REDIS_URL is not set"
     return None
+
+
+def _skip_unless(missing: str | None, what: str) -> None:
+    """Skip for want of a service, unless CI_REQUIRE_INTEGRATION=1 makes that a failure."""
+    if missing:
+        if os.environ.get("CI_REQUIRE_INTEGRATION") == "1":
+            pytest.fail(f"{what} tests are required but {missing}")
+        pytest.skip(f"{what} test skipped: {missing}")
+
+
+@pytest.fixture(autouse=True)
+def _marked_services(request):
+    """Tests marked ``integration`` or ``postgresql`` run only where those services are."""
+    if request.node.get_closest_marker("integration"):
+        _skip_unless(_integration_services_missing(), "integration")
+    if request.node.get_closest_marker("postgresql"):
+        _skip_unless(_postgresql_missing(), "PostgreSQL")
 
 
 def _database_url(alias: str) -> str:
@@ -72,11 +96,7 @@ def celery_worker_queue(django_db_setup, django_db_blocker):
 
     Skips without PostgreSQL and Redis, unless CI_REQUIRE_INTEGRATION=1 makes that a failure.
     """
-    missing = _integration_services_missing()
-    if missing:
-        if os.environ.get("CI_REQUIRE_INTEGRATION") == "1":
-            pytest.fail(f"integration tests are required but {missing}")
-        pytest.skip(f"integration test skipped: {missing}")
+    _skip_unless(_integration_services_missing(), "integration")
 
     queue = f"test-{uuid.uuid4().hex[:12]}"
     worker, log = celery_worker_start(queue)

@@ -1,4 +1,4 @@
-"""The legacy v1 schema (../shared/legacy/) as unmanaged models on the ``legacy`` alias.
+"""The legacy v1 schema (``v1_schema/``) as unmanaged models on the ``legacy`` alias.
 
 Django never migrates these tables (config/db_routers.py); ``legacy_database = True`` routes
 reads and writes to the legacy connection. Columns are declared as v1 has them: nullable where

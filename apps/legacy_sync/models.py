@@ -69,6 +69,11 @@ class BackfillRun(models.Model):
     batch_size = models.PositiveIntegerField(default=0)
     progress = models.JSONField(default=dict, blank=True)
     failure = models.TextField(blank=True)
+    json_dir = models.CharField(
+        max_length=1024, blank=True,
+        help_text="The folder of v1's JSON progress files this run read ('' when it had none); "
+        "status figures count the same files.",
+    )  # fmt: skip
 
     class Meta:
         ordering = ["-started_at"]

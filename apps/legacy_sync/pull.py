@@ -59,13 +59,17 @@ PULLED = {
 }
 
 
+KILL_SWITCH_ON = "kill_switch_on"
+DUAL_WRITE_OFF = "dual_write_off"
+
+
 @dataclass
 class PullReport:
     pulled: dict = field(default_factory=dict)  # entity → rows migrated
     quarantined: dict = field(default_factory=dict)
     completions: int = 0
     profiles: int = 0
-    skipped: bool = False
+    skipped: str = ""  # why nothing was pulled: KILL_SWITCH_ON or DUAL_WRITE_OFF
 
     @property
     def total(self) -> int:
@@ -76,8 +80,11 @@ def legacy_pull_once(*, entities: list[str] | None = None) -> PullReport:
     """Skipped unless v1 is live (dual write on) and the kill switch is off."""
     report = PullReport()
     flags = sync_flags()
-    if flags.kill_switch or not flags.dual_write:
-        report.skipped = True
+    if flags.kill_switch:
+        report.skipped = KILL_SWITCH_ON
+        return report
+    if not flags.dual_write:
+        report.skipped = DUAL_WRITE_OFF
         return report
     built = entities_build()
     released: list[str] = []

@@ -1,5 +1,6 @@
 """Creating the v1 schema in an empty legacy database (fixtures, tests, demo) from the files
-the legacy platform ships in ../shared/legacy/. Never used against a live v1 database."""
+the legacy platform ships, carried in ``v1_schema/`` (settings.LEGACY_SCHEMA_DIR). Never used
+against a live v1 database."""
 
 from pathlib import Path
 

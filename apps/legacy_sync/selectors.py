@@ -2,21 +2,27 @@
 
 from datetime import datetime
 
+from django.conf import settings
 from django.db.models import Count
 from django.utils import timezone
 
 from .backfill.registry import entities_build
 from .backfill.runner import rows_seen
-from .models import OutboxEntry, OutboxStatus, QuarantinedRow, ReconciliationRun
+from .models import BackfillRun, OutboxEntry, OutboxStatus, QuarantinedRow, ReconciliationRun
+
+
+def legacy_json_dir() -> str:
+    """Where v1's JSON progress files are counted: the folder the latest backfill read, else
+    settings.LEGACY_JSON_DIR (where admin-started backfills read them)."""
+    read = BackfillRun.objects.exclude(json_dir="").values_list("json_dir", flat=True).first()
+    return read or str(settings.LEGACY_JSON_DIR)
 
 
 def conservation_report(*, json_dir=None) -> list[dict]:
     """Per entity: legacy, migrated, quarantined, pending, and whether
-    ``legacy == migrated + quarantined`` holds. Without ``json_dir``, v1's JSON files are
-    counted where admin-started backfills read them (settings.LEGACY_JSON_DIR)."""
-    from django.conf import settings
-
-    json_dir = json_dir or settings.LEGACY_JSON_DIR
+    ``legacy == migrated + quarantined`` holds. v1's JSON files are counted in ``json_dir``,
+    by default where the latest backfill read them (``legacy_json_dir``)."""
+    json_dir = json_dir or legacy_json_dir()
     quarantined = dict(
         QuarantinedRow.objects.values("entity").annotate(n=Count("id")).values_list("entity", "n")
     )
@@ -65,7 +71,8 @@ def reconciliation_latest() -> ReconciliationRun | None:
 def legacy_status(*, json_dir=None) -> dict:
     """The ``legacy_status --json`` contract: conservation per entity, the outbox backlog, and
     the latest finished reconciliation (``run_at`` = when it finished, ``differences`` = its
-    unexplained differences)."""
+    unexplained differences), plus the JSON folder counted (``json_dir``)."""
+    json_dir = str(json_dir or legacy_json_dir())
     entities = {
         row["entity"]: {k: row[k] for k in ("legacy", "migrated", "quarantined", "pending")}
         for row in conservation_report(json_dir=json_dir)
@@ -78,5 +85,6 @@ def legacy_status(*, json_dir=None) -> dict:
             "run_at": last_run.finished_at.isoformat() if last_run else None,
             "differences": last_run.differences if last_run else 0,
         },
+        "json_dir": json_dir,
         "generated_at": timezone.now().isoformat(),
     }

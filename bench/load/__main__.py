@@ -84,7 +84,6 @@ os.environ.update(
     CACHE_KEY_PREFIX=NAMESPACE,
     CELERY_QUEUE=NAMESPACE,
     LEGACY_PULL_QUEUE=NAMESPACE,
-    LEGACY_SCHEMA_DIR=os.environ.get("LEGACY_SCHEMA_DIR", str(ROOT.parent / "shared" / "legacy")),
     JWT_ACCESS_MINUTES="240",  # the tokens are minted before the run and must outlive it
     # Production's 60 s would recycle PostgreSQL backends mid-step, and the CPU of a backend
     # that exits is lost to the meter; one reconnect a minute per worker costs nothing.

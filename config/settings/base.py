@@ -146,9 +146,10 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "media/"
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=str(VAR_DIR / "media"))
 
-# Where the legacy v1 platform's schema files live (used to build fixture databases).
+# The legacy v1 platform's schema, one file per dialect, carried by the legacy app (used to
+# build fixture, demo and test databases; never run against a live v1 database).
 LEGACY_SCHEMA_DIR = env.path(
-    "LEGACY_SCHEMA_DIR", default=str(BASE_DIR.parent / "shared" / "legacy")
+    "LEGACY_SCHEMA_DIR", default=str(BASE_DIR / "apps" / "legacy_sync" / "v1_schema")
 )
 
 # v1's JSON progress files (user_data/), read by the backfill.

@@ -12,3 +12,11 @@ if REDIS_URL:
     # Tests clear the cache between tests; keep that away from the broker's database.
     CACHES["default"]["LOCATION"] = env("TEST_CACHE_REDIS_URL", default="redis://127.0.0.1:6379/15")
     CACHES["default"]["KEY_PREFIX"] = "adaptive-test"
+
+# SQLite test databases live in files, not memory: an in-memory database is one connection
+# that Django shares between the test and the live server's threads, and two threads on one
+# SQLite connection can block each other for good (the browser journeys poll while a request
+# runs). A file gives every thread its own connection, with WAL and the busy timeout.
+for _alias, _database in DATABASES.items():  # noqa: F405
+    if _database["ENGINE"] == "django.db.backends.sqlite3":
+        _database["TEST"] = {"NAME": str(VAR_DIR / f"test_{_alias}.sqlite3")}  # noqa: F405

@@ -9,7 +9,10 @@ from apps.scheduler.models import LearnerAtomState, LearnerConceptState
 
 from .backfill_helpers import WITHOUT_FLASHCARDS, backfill, dirty_legacy_build
 
-pytestmark = pytest.mark.django_db(databases=["default", "legacy"], transaction=True)
+pytestmark = [
+    pytest.mark.django_db(databases=["default", "legacy"], transaction=True),
+    pytest.mark.postgresql,  # deferring indexes is PostgreSQL's bulk-load path
+]
 
 
 def present(model) -> set[str]:

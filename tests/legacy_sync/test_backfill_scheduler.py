@@ -113,6 +113,7 @@ def _sm2_streak(seen) -> int:
     return streak
 
 
+@pytest.mark.postgresql  # the one ordered scan is PostgreSQL's path; elsewhere pages read by id
 def test_pages_carry_each_learners_history_from_one_ordered_scan(tmp_path):
     """The stage streams the attempts table once, in learner order, and hands each page its
     learners' histories: the same as reading each learner's history on its own, including

@@ -27,12 +27,14 @@ def state_row(learner_id, concept_id) -> dict:
     return {"learner_id": learner_id, "concept_id": concept_id, "origin": Origin.LEGACY}
 
 
+@pytest.mark.postgresql  # COPY and the set-wise key check
 def test_ci_database_takes_the_trigger_free_path():
     """CI connects as a superuser, so the tests below exercise the set-wise check."""
     assert connection.vendor == "postgresql"
     assert _may_skip_triggers(LearnerConceptState._meta.db_table)
 
 
+@pytest.mark.postgresql  # COPY and the set-wise key check
 def test_missing_parent_is_an_integrity_error_and_nothing_is_written(learner_and_concept):
     learner, concept = learner_and_concept
     ghost = uuid.uuid4()
@@ -48,6 +50,7 @@ def test_missing_parent_is_an_integrity_error_and_nothing_is_written(learner_and
         LearnerConceptState.objects.create(learner_id=uuid.uuid4(), concept=concept)
 
 
+@pytest.mark.postgresql  # COPY and the set-wise key check
 def test_rows_with_existing_parents_go_in_once(learner_and_concept):
     learner, concept = learner_and_concept
     rows = [state_row(str(learner.pk), str(concept.pk))]  # ids as text, as the history reads
@@ -58,6 +61,7 @@ def test_rows_with_existing_parents_go_in_once(learner_and_concept):
     assert LearnerConceptState.objects.filter(learner=learner, concept=concept).count() == 1
 
 
+@pytest.mark.postgresql  # COPY and the set-wise key check
 def test_parents_are_locked_until_commit(learner_and_concept):
     """Like PostgreSQL's own check: a parent cannot be deleted under an uncommitted child."""
     import psycopg

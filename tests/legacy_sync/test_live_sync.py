@@ -139,6 +139,7 @@ def test_session_completed_in_v2_reaches_v1_and_in_v1_reaches_v2(tmp_path):
     assert open_session.completed_at is not None
 
 
+@pytest.mark.postgresql  # v1's edit is PostgreSQL SQL
 def test_conflicting_completions_the_owner_wins_and_it_is_logged(tmp_path):
     # given a v1 session that v1 completes while v2 completes it too, differently
     synced_world(tmp_path)
@@ -188,6 +189,7 @@ def test_rows_v1_cannot_hold_are_explained_v2_only(tmp_path):
     assert OutboxEntry.objects.get(entity="points", v2_id=xp.pk).status == OutboxStatus.V2_ONLY
 
 
+@pytest.mark.postgresql  # v1's constraint is PostgreSQL DDL
 @override_settings(LEGACY_OUTBOX_MAX_TRIES=2)
 def test_a_row_v1_refuses_fails_alone_backs_off_goes_dead_and_staff_can_retry(tmp_path):
     # given v1 refuses big point amounts (a constraint of v1's own)

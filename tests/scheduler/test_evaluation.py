@@ -35,8 +35,7 @@ from apps.scheduler.evaluation import (
 )
 from apps.scheduler.management.commands.scheduler_evaluate import default_csv
 
-REAL_LOG = Path(settings.BASE_DIR).parent / "shared/data/anki-review-log.csv"
-needs_real_log = pytest.mark.skipif(not REAL_LOG.is_file(), reason="real review log not present")
+REAL_LOG = Path(settings.BASE_DIR) / "data" / "anki-review-log.csv"
 T0 = datetime(2024, 3, 1, 8, 0, tzinfo=UTC)
 
 
@@ -176,7 +175,6 @@ def test_hlr_is_retrained_on_the_past_only(tmp_path):
     assert len(replay.hlr_thetas) == 3  # after 25, 50 and 75 predicted reviews
 
 
-@needs_real_log
 def test_first_2000_real_reviews():
     replay = replay_predictions(load_anki_log(REAL_LOG, limit=2000))
     everything = {s.model: s for s in evaluate_replay(replay)}
@@ -215,7 +213,7 @@ def test_simulated_reviews():
 
 
 def test_default_csv_is_next_to_the_project():
-    assert default_csv() == Path(settings.BASE_DIR).parent / "shared/data/anki-review-log.csv"
+    assert default_csv() == Path(settings.BASE_DIR) / "data" / "anki-review-log.csv"
 
 
 def test_scheduler_evaluate_command(tmp_path):

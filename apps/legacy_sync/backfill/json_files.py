@@ -31,14 +31,25 @@ DEDUPE_RULE = "same_learner_bit_verdict_within_1s"
 JSON_PREFIX = "json:"
 
 
+def user_data_folder(json_dir: str | Path) -> Path | None:
+    """The folder holding v1's JSON files: ``json_dir`` itself when they are in it (the
+    ``user_data`` folder was given), else ``json_dir/user_data``; None when it has neither."""
+    folder = Path(json_dir)
+    if (folder / "streaks.json").is_file() or next(folder.glob("attempts_*.json"), None):
+        return folder
+    if (folder / "user_data").is_dir():
+        return folder / "user_data"
+    return None
+
+
 class _JsonEntity(Entity):
-    """Rows come from files under ``json_dir/user_data``; keys sort as strings."""
+    """Rows come from v1's JSON files (``user_data_folder(json_dir)``); keys sort as strings."""
 
     key_is_text = True
     parallel = False
 
     def __init__(self, json_dir: str | Path | None = None):
-        self.folder = Path(json_dir) / "user_data" if json_dir else None
+        self.folder = user_data_folder(json_dir) if json_dir else None
         self.users = ParentCheck(**USERS)
 
     @abstractmethod

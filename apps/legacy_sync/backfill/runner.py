@@ -13,6 +13,7 @@ from django.utils import timezone
 from ..models import BackfillCheckpoint, BackfillRun, BackfillStatus, QuarantinedRow
 from .entity import Entity
 from .indexes import indexes_deferred, planner_statistics_refresh
+from .json_files import user_data_folder
 from .learner_states import LearnerStates
 from .quarantine import quarantine_release, quarantine_store
 from .registry import ENTITY_ORDER, entities_build
@@ -125,8 +126,12 @@ def backfill_run(
     """Backfill the chosen stages in order and record the run for the status pages."""
     selected = stages_select(names)
     stages = stages_build(json_dir=json_dir)
+    json_folder = user_data_folder(json_dir) if json_dir else None
     run = BackfillRun.objects.create(
-        entities=selected, batch_size=batch_size, mode="async" if use_celery else "sync"
+        entities=selected,
+        batch_size=batch_size,
+        mode="async" if use_celery else "sync",
+        json_dir=str(json_folder or ""),
     )
     try:
         for name in selected:

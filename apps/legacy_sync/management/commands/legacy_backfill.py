@@ -4,10 +4,12 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from apps.legacy_sync.backfill.json_files import user_data_folder
 from apps.legacy_sync.backfill.runner import DEFAULT_BATCH_SIZE, backfill_run, stages_select
 from apps.legacy_sync.selectors import conservation_report
 
 BAR_WIDTH = 30
+JSON_ENTITIES = {"json_attempts", "json_streaks"}
 
 
 class Command(BaseCommand):
@@ -21,8 +23,9 @@ class Command(BaseCommand):
         parser.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE)
         parser.add_argument(
             "--json-dir",
-            default=str(Path(settings.VAR_DIR) / "legacy_json"),
-            help="the folder holding v1's user_data/ (attempts_*.json, streaks.json)",
+            default=None,
+            help="v1's JSON progress files: the folder holding user_data/, or the user_data "
+            "folder itself (attempts_*.json, streaks.json); default LEGACY_JSON_DIR",
         )
         parser.add_argument(
             "--async",
@@ -38,14 +41,19 @@ class Command(BaseCommand):
             raise CommandError("--batch-size must be at least 1.")
         names = [n.strip() for n in options["entities"].split(",") if n.strip()]
         try:
-            stages_select(names)
+            selected = stages_select(names)
         except ValueError as exc:
             raise CommandError(str(exc)) from None
-        json_dir = Path(options["json_dir"])
-        if not (json_dir / "user_data").is_dir():
-            self.stderr.write(
-                f"No {json_dir / 'user_data'}: the JSON entities have nothing to read."
-            )
+        json_dir = Path(options["json_dir"] or settings.LEGACY_JSON_DIR)
+        if JSON_ENTITIES & set(selected):
+            folder = user_data_folder(json_dir)
+            if folder is None:
+                raise CommandError(
+                    f"No v1 JSON progress files in {json_dir}: expected {json_dir / 'user_data'}/ "
+                    "or attempts_*.json / streaks.json in the folder itself. Pass --json-dir, "
+                    "set LEGACY_JSON_DIR, or leave json_attempts,json_streaks out of --entities."
+                )
+            self.stdout.write(f"Reading v1's JSON progress files from {folder}")
         if options["use_celery"] and settings.CELERY_TASK_ALWAYS_EAGER:
             self.stderr.write(
                 "Celery runs eagerly here (no REDIS_URL): --async runs every key range in this "

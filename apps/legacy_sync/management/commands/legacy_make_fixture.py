@@ -22,8 +22,9 @@ class Command(BaseCommand):
         parser.add_argument("--dirty", action="store_true", help="mix in every kind of bad row")
         parser.add_argument(
             "--json-dir",
-            default=str(Path(settings.VAR_DIR) / "legacy_json"),
-            help="where user_data/attempts_*.json and streaks.json are written",
+            default=str(settings.LEGACY_JSON_DIR),
+            help="where user_data/attempts_*.json and streaks.json are written "
+            "(default LEGACY_JSON_DIR)",
         )
 
     def handle(self, *args, **options):

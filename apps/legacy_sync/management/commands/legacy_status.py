@@ -1,7 +1,5 @@
 import json
-from pathlib import Path
 
-from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from apps.legacy_sync.selectors import legacy_status
@@ -12,10 +10,15 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--json", action="store_true", help="machine-readable output")
-        parser.add_argument("--json-dir", default=str(Path(settings.VAR_DIR) / "legacy_json"))
+        parser.add_argument(
+            "--json-dir",
+            default=None,
+            help="where v1's JSON progress files are (default: the folder the latest backfill "
+            "read, else LEGACY_JSON_DIR)",
+        )
 
     def handle(self, *args, **options):
-        status = legacy_status(json_dir=Path(options["json_dir"]))
+        status = legacy_status(json_dir=options["json_dir"])
         if options["json"]:
             self.stdout.write(json.dumps(status, indent=2))
             return
@@ -25,3 +28,4 @@ class Command(BaseCommand):
         for name, row in status["entities"].items():
             self.stdout.write(f"{name:<15} {row['legacy']:>10,} {row['migrated']:>10,} "
                               f"{row['quarantined']:>12,} {row['pending']:>9,}")  # fmt: skip
+        self.stdout.write(f"JSON progress files counted from {status['json_dir']}")

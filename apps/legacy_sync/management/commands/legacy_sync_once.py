@@ -5,7 +5,22 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError
 
 from ...outbox.push import outbox_drain
-from ...pull import legacy_pull_once
+from ...pull import DUAL_WRITE_OFF, KILL_SWITCH_ON, legacy_pull_once
+
+# Why nothing ran, and how to change it. Both exit non-zero so that scripts notice.
+NOT_RUN = {
+    KILL_SWITCH_ON: (
+        "The kill switch is on: nothing was pulled from v1 or pushed to it. Release it with "
+        "`manage.py legacy_flags --kill-switch off` or on the admin's sync flags page "
+        "(Legacy sync → Sync flags)."
+    ),
+    DUAL_WRITE_OFF: (
+        "Dual write is off, so v1 is treated as not live: nothing was pulled from v1 or "
+        "pushed to it. Turn it on with `manage.py legacy_flags --dual-write on` or on the "
+        "admin's sync flags page (Legacy sync → Sync flags); LEGACY_DUAL_WRITE=true only sets "
+        "the first value, before the flags are first read."
+    ),
+}
 
 
 class Command(BaseCommand):
@@ -14,8 +29,7 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         pulled = legacy_pull_once()
         if pulled.skipped:
-            self.stdout.write(self.style.WARNING("The kill switch is on: nothing was synced."))
-            return
+            raise CommandError(NOT_RUN[pulled.skipped])
         for entity, count in sorted(pulled.pulled.items()):
             held = pulled.quarantined.get(entity, 0)
             self.stdout.write(

@@ -18,7 +18,7 @@ DAY_SCALE = 1.0
 
 
 def default_csv() -> Path:
-    return Path(settings.BASE_DIR).parent / "shared/data/anki-review-log.csv"
+    return Path(settings.BASE_DIR) / "data" / "anki-review-log.csv"
 
 
 class Command(BaseCommand):
@@ -33,7 +33,7 @@ class Command(BaseCommand):
             type=Path,
             default=None,
             help="card_id,review_rating,review_time,review_duration CSV "
-            "(default: <project parent>/shared/data/anki-review-log.csv)",
+            "(default: data/anki-review-log.csv, py-fsrs's test log, MIT)",
         )
         parser.add_argument("--json", action="store_true", help="print JSON instead of Markdown")
         parser.add_argument("--limit", type=int, default=None, help="use the first N rows only")
