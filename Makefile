@@ -48,13 +48,16 @@ format: install
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
+# config/celery.py defaults to production settings; these development targets say dev.
 worker: install
-	$(BIN)/celery -A config worker --loglevel INFO
+	DJANGO_SETTINGS_MODULE=$${DJANGO_SETTINGS_MODULE:-config.settings.dev} $(BIN)/celery -A config worker --loglevel INFO
 
 beat: install
-	$(BIN)/celery -A config beat --loglevel INFO
+	DJANGO_SETTINGS_MODULE=$${DJANGO_SETTINGS_MODULE:-config.settings.dev} $(BIN)/celery -A config beat --loglevel INFO
 
-# Production-style server; set DJANGO_SETTINGS_MODULE=config.settings.production and its variables.
+# Production-style server: production settings unless DJANGO_SETTINGS_MODULE says otherwise;
+# set DJANGO_SECRET_KEY, DJANGO_ALLOWED_HOSTS and the database variables (README: Production).
+serve-prod: export DJANGO_SETTINGS_MODULE ?= config.settings.production
 serve-prod: install
 	$(BIN)/python manage.py collectstatic --noinput
 	$(BIN)/gunicorn config.wsgi --bind $(HOST):$(PORT) --workers $${WEB_CONCURRENCY:-4} --access-logfile -

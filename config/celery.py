@@ -4,7 +4,8 @@ import os
 
 from celery import Celery
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.dev")
+# Servers and workers run production settings unless told otherwise (make worker says dev).
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.production")
 
 app = Celery("adaptive")
 app.config_from_object("django.conf:settings", namespace="CELERY")

@@ -6,7 +6,9 @@ logged 500 in the same envelope, never an HTML page.
 
 import logging
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions, status
@@ -68,6 +70,13 @@ def _envelope_for(exc: exceptions.APIException, data) -> dict:
 
 
 def api_exception_handler(exc, context):
+    if isinstance(exc, RequestDataTooBig):
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        message = f"The request body is over the {limit:,}-byte limit."
+        return Response(
+            error_body("request_too_large", message, {"limit_bytes": limit}),
+            status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+        )
     if isinstance(exc, DomainConflict):
         return Response(
             error_body(exc.code, str(exc), exc.details()), status=status.HTTP_409_CONFLICT

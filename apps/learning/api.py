@@ -8,6 +8,7 @@ from rest_framework.views import APIView
 
 from apps.core.errors import Conflict, error_body
 from apps.core.openapi import error_response
+from apps.core.serializer_fields import StrictBooleanField
 from apps.curriculum.models import Course
 from apps.legacy_sync.progress_reads import progress_read
 
@@ -110,7 +111,10 @@ class AttemptBatchView(APIView):
 
     @extend_schema_serializer(component_name="AttemptBatchRequest")
     class InputSerializer(serializers.Serializer):
-        attempts = serializers.ListField(child=serializers.JSONField(), allow_empty=False)
+        # Rows are checked one by one below: a null row is that row's error, not the batch's.
+        attempts = serializers.ListField(
+            child=serializers.JSONField(allow_null=True), allow_empty=False
+        )
 
         def validate_attempts(self, rows):
             if len(rows) > settings.ATTEMPT_BATCH_MAX:
@@ -332,7 +336,7 @@ class ProgressStatisticsView(APIView):
 class ProgressResetView(APIView):
     @extend_schema_serializer(component_name="ProgressReset")
     class InputSerializer(serializers.Serializer):
-        confirm = serializers.BooleanField()
+        confirm = StrictBooleanField()
 
         def validate_confirm(self, value):
             if value is not True:

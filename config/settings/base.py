@@ -20,8 +20,8 @@ env = environ.Env()
 # A local .env is a convenience for development; real deployments set the environment.
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
-# Production settings override this with a required variable.
-SECRET_KEY = env("DJANGO_SECRET_KEY", default="django-insecure-embedded-default-not-for-production")
+# Required, with no default: dev and test give it one of the checkout's own (local_secret.py).
+SECRET_KEY = env("DJANGO_SECRET_KEY")
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
@@ -96,8 +96,14 @@ for _database in DATABASES.values():
     _database["ATOMIC_REQUESTS"] = False  # services own their transactions
     if _database["ENGINE"] == "django.db.backends.sqlite3":
         # WAL and a busy timeout let the dev server, a worker and a shell share the file.
+        # IMMEDIATE takes the write lock when a transaction begins: a deferred one that reads,
+        # then writes, cannot wait for the lock and fails at once with "database is locked".
         _database.setdefault("OPTIONS", {}).update(
-            {"timeout": 20, "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"}
+            {
+                "timeout": 20,
+                "transaction_mode": "IMMEDIATE",
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            }
         )
     else:
         _database["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
@@ -261,7 +267,7 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["apps.core.parsers.JSONParser"],
     "DEFAULT_THROTTLE_CLASSES": [
         "rest_framework.throttling.AnonRateThrottle",
         "rest_framework.throttling.UserRateThrottle",

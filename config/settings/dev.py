@@ -1,5 +1,11 @@
 """Local development: the embedded default, with DEBUG on unless the environment says otherwise."""
 
+import os
+
+from .local_secret import local_secret_key
+
+os.environ.setdefault("DJANGO_SECRET_KEY", local_secret_key())
+
 from .base import *  # noqa: F403
 from .base import env
 

@@ -3,12 +3,18 @@
 Serve with gunicorn (see README); whitenoise serves the collected static files.
 """
 
+from django.core.exceptions import ImproperlyConfigured
+
 from .base import *  # noqa: F403
-from .base import STORAGES, env
+from .base import SECRET_KEY, STORAGES, env
 
 IS_PRODUCTION = True
 DEBUG = False
-SECRET_KEY = env("DJANGO_SECRET_KEY")
+if len(SECRET_KEY) < 50 or SECRET_KEY.startswith("django-insecure"):
+    raise ImproperlyConfigured(
+        "DJANGO_SECRET_KEY must be a random value of at least 50 characters, e.g. "
+        '`python -c "import secrets; print(secrets.token_urlsafe(50))"`.'
+    )
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS")
 
 STORAGES["staticfiles"] = {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"}

@@ -2,6 +2,12 @@
 with fast hashing and eager Celery. Integration tests switch eager mode off and use a real
 worker (tests/conftest.py)."""
 
+import os
+
+from .local_secret import local_secret_key
+
+os.environ.setdefault("DJANGO_SECRET_KEY", local_secret_key())
+
 from .base import *  # noqa: F403
 from .base import CACHES, REDIS_URL, env
 

@@ -8,10 +8,9 @@ revision, applied in answer-time order, and stored with bulk inserts. The unique
 import json
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -28,6 +27,7 @@ from apps.scheduler.services import (
 )
 
 from ..models import Attempt, StudySession, XPEvent, XPReason
+from .client_clock import client_time_problem
 
 XP_PER_CORRECT_ANSWER = 10
 
@@ -183,12 +183,9 @@ def _row_errors(item: AttemptInput, atoms: dict, sessions: set, now: datetime):
     if item.session_id and item.session_id not in sessions:
         return {"session": [f"No session {item.session_id} of yours."]}, "not_found"
     if item.answered_at is not None:
-        skew = timedelta(seconds=settings.ATTEMPT_MAX_CLOCK_SKEW_S)
-        if item.answered_at > now + skew:
-            return {"answered_at": ["Is in the future."]}, "validation_error"
-        if item.answered_at < now - timedelta(days=settings.ATTEMPT_MAX_AGE_DAYS):
-            limit = settings.ATTEMPT_MAX_AGE_DAYS
-            return {"answered_at": [f"Is older than {limit} days."]}, "validation_error"
+        problem = client_time_problem(item.answered_at, now=now)
+        if problem:
+            return {"answered_at": [problem]}, "validation_error"
     return None
 
 

@@ -7,6 +7,7 @@ from django.utils import timezone
 from apps.legacy_sync.outbox import outbox_record
 
 from ..models import StudySession, XPEvent, XPReason
+from .client_clock import client_time_problem
 
 XP_FOR_COMPLETED_SESSION = 20
 
@@ -20,6 +21,8 @@ def study_session_start(
     app_version: str = "",
     started_at: datetime | None = None,
 ) -> StudySession:
+    if started_at is not None and (problem := client_time_problem(started_at)):
+        raise ValidationError({"started_at": [problem]})
     session = StudySession(
         learner=learner,
         kind=kind,
@@ -39,6 +42,8 @@ def study_session_complete(
     *, session: StudySession, completed_at: datetime | None = None
 ) -> StudySession:
     """Mark the session done (idempotent) and award its XP once, if anything was answered."""
+    if completed_at is not None and (problem := client_time_problem(completed_at)):
+        raise ValidationError({"completed_at": [problem]})
     completed_at = completed_at or timezone.now()
     if completed_at < session.started_at:
         raise ValidationError({"completed_at": ["Cannot be before the session started."]})
