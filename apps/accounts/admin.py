@@ -3,6 +3,7 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import BaseUserCreationForm, UserChangeForm
 
 from .models import User, normalize_email_address
+from .services import user_tokens_revoke
 
 
 class UserCreationAdminForm(BaseUserCreationForm):
@@ -61,6 +62,11 @@ class UserAdmin(DjangoUserAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("groups")
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if change and "is_active" in form.changed_data and not obj.is_active:
+            user_tokens_revoke(user=obj)  # reactivating later must not revive old tokens
 
     @admin.display(description="Roles")
     def roles(self, user: User) -> str:

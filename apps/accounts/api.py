@@ -1,23 +1,37 @@
+from django.utils import timezone as django_timezone
 from drf_spectacular.utils import extend_schema, extend_schema_serializer
 from rest_framework import serializers
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.response import Response
+from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 from rest_framework_simplejwt.serializers import TokenObtainPairSerializer
-from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
+from rest_framework_simplejwt.views import (
+    TokenBlacklistView,
+    TokenObtainPairView,
+    TokenRefreshView,
+)
 
 from apps.core.errors import AccountLocked
 from apps.core.openapi import error_response
 from apps.legacy_sync.flags import learner_cohort
 
+from .authentication import AUTH_TIME
 from .lockout import cooloff_seconds
 from .models import normalize_email_address
 from .selectors import user_role_names
 from .services import user_update_profile
+from .throttles import LoginRateThrottle
 from .validators import validate_iana_timezone
 
 
 class EmailTokenObtainPairSerializer(TokenObtainPairSerializer):
+    @classmethod
+    def get_token(cls, user):
+        token = super().get_token(user)
+        token[AUTH_TIME] = django_timezone.now().timestamp()
+        return token
+
     def validate(self, attrs):
         attrs[self.username_field] = normalize_email_address(attrs[self.username_field])
         return super().validate(attrs)
@@ -28,18 +42,20 @@ class TokenPairSerializer(serializers.Serializer):
     refresh = serializers.CharField()
 
 
-class AccessTokenSerializer(serializers.Serializer):
-    access = serializers.CharField()
+class RefreshInputSerializer(serializers.Serializer):
+    refresh = serializers.CharField()
 
 
 class TokenObtainView(TokenObtainPairView):
     """Exchange ``{"email", "password"}`` for an access and a refresh token.
 
     After AXES_FAILURE_LIMIT failures the account is locked for AXES_COOLOFF_MINUTES, and
-    even the right password gets 429 ``account_locked``.
+    even the right password gets 429 ``account_locked``. Each client address may try
+    API_THROTTLE_LOGIN logins (any accounts) before it is throttled.
     """
 
     serializer_class = EmailTokenObtainPairSerializer
+    throttle_classes = [AnonRateThrottle, LoginRateThrottle]
 
     @extend_schema(
         summary="Obtain a JWT pair",
@@ -61,11 +77,34 @@ class TokenObtainView(TokenObtainPairView):
 
 
 class TokenRefreshAPIView(TokenRefreshView):
+    """A new access token and a new refresh token; the refresh token sent is blacklisted, so
+    each one works once."""
+
     @extend_schema(
-        summary="Refresh an access token",
+        summary="Refresh an access token (rotates the refresh token)",
         tags=["auth"],
+        request=RefreshInputSerializer,
         responses={
-            200: AccessTokenSerializer,
+            200: TokenPairSerializer,
+            401: error_response(
+                "The refresh token is invalid, expired, already used, or older than the "
+                "account's last password change, deactivation or lockout (token_not_valid)."
+            ),
+        },
+    )
+    def post(self, request, *args, **kwargs):
+        return super().post(request, *args, **kwargs)
+
+
+class TokenRevokeView(TokenBlacklistView):
+    """Log out: the refresh token is blacklisted and can never be refreshed again."""
+
+    @extend_schema(
+        summary="Revoke a refresh token (log out)",
+        tags=["auth"],
+        request=RefreshInputSerializer,
+        responses={
+            200: None,
             401: error_response("The refresh token is invalid or expired (token_not_valid)."),
         },
     )

@@ -5,7 +5,7 @@ from django.shortcuts import render
 
 from apps.core.errors import AccountLocked, json_error_response
 
-from .models import normalize_email_address
+from .models import User, normalize_email_address
 
 
 def lockout_username(request, credentials: dict | None) -> str:
@@ -40,3 +40,13 @@ def lockout_response(request, original_response=None, credentials=None):
         )
     response["Retry-After"] = str(cooloff_seconds())
     return response
+
+
+def tokens_revoke_on_lockout(sender, request=None, username=None, **kwargs) -> None:
+    """django-axes' ``user_locked_out`` signal: whoever was guessing may already hold a token
+    (a password reused elsewhere), so the account's tokens stop working too."""
+    from .services import user_tokens_revoke
+
+    user = User.objects.filter(email=normalize_email_address(username or "")).first()
+    if user is not None:
+        user_tokens_revoke(user=user)

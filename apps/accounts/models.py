@@ -53,6 +53,11 @@ class User(AbstractBaseUser, PermissionsMixin, OriginTracked):
         default=False, help_text="Can log into the admin (authors, reviewers, publishers, staff)."
     )
     date_joined = models.DateTimeField(default=django_timezone.now)
+    tokens_valid_after = models.DateTimeField(
+        null=True, blank=True, editable=False,
+        help_text="API tokens issued before this are refused: set by a password change, a "
+        "deactivation or a lockout.",
+    )  # fmt: skip
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -75,6 +80,12 @@ class User(AbstractBaseUser, PermissionsMixin, OriginTracked):
 
     def __str__(self) -> str:
         return self.email
+
+    def set_password(self, raw_password) -> None:
+        """Every door that changes a password comes here (admin, forms, shell): tokens issued
+        with the old one stop working when the user is saved."""
+        super().set_password(raw_password)
+        self.tokens_valid_after = django_timezone.now()
 
     def get_full_name(self) -> str:
         return self.display_name or self.email

@@ -1,4 +1,5 @@
 from django.db import transaction
+from django.utils import timezone as django_timezone
 
 from apps.legacy_sync.outbox import outbox_record
 
@@ -42,4 +43,12 @@ def user_update_profile(
         user.save(update_fields=["display_name", "timezone", "updated_at"])
         if not (user.is_staff or user.is_superuser):  # v1 shows learners their profile too
             outbox_record(entity="users", v2_ids=[user.pk])
+    return user
+
+
+def user_tokens_revoke(*, user: User) -> User:
+    """Refuse every API token issued to ``user`` until now (deactivation, lockout). A new
+    login issues fresh ones; a password change does the same through User.set_password."""
+    user.tokens_valid_after = django_timezone.now()
+    user.save(update_fields=["tokens_valid_after", "updated_at"])
     return user
