@@ -56,6 +56,8 @@ def parse_json(text: str) -> list[ParsedRow]:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ValueError(f"Not valid JSON (line {exc.lineno}): {exc.msg}.") from None
+    except RecursionError:
+        raise ValueError("Not valid JSON: nested too deeply.") from None
     items = data.get("atoms") if isinstance(data, dict) else data
     if not isinstance(items, list):
         raise ValueError('Expected a list of atoms, or {"atoms": [...]}.')
@@ -95,12 +97,15 @@ def parse_csv(text: str) -> list[ParsedRow]:
     if missing:
         raise ValueError(f"The CSV lacks the column(s): {', '.join(sorted(missing))}.")
     rows = []
-    for row in reader:
-        line = reader.line_num
-        try:
-            rows.append(ParsedRow(line, _normalise(_csv_row_to_record(row))))
-        except ValueError as exc:
-            rows.append(ParsedRow(line, None, str(exc)))
+    try:
+        for row in reader:
+            line = reader.line_num
+            try:
+                rows.append(ParsedRow(line, _normalise(_csv_row_to_record(row))))
+            except ValueError as exc:
+                rows.append(ParsedRow(line, None, str(exc)))
+    except csv.Error as exc:  # a cell over csv.field_size_limit() (128 KB), say
+        raise ValueError(f"Line {reader.line_num + 1}: {exc}.") from None
     return rows
 
 
@@ -120,6 +125,8 @@ def _csv_row_to_record(row: dict) -> dict:
             record[column] = json.loads(cell)
         except json.JSONDecodeError as exc:
             raise ValueError(f"Column {column!r} is not valid JSON: {exc.msg}.") from None
+        except RecursionError:
+            raise ValueError(f"Column {column!r} is nested too deeply.") from None
     metadata = {}
     for name in METADATA_FIELDS:
         cell = (row.get(name) or "").strip()

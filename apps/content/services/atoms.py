@@ -10,6 +10,7 @@ from django.db import transaction
 
 from apps.core.models import Origin
 from apps.core.services import audit_record
+from apps.core.storable import unstorable_text
 from apps.curriculum.models import Concept, Misconception
 
 from ..atom_types import AtomValidationError, GradeResult, OptionData, get_atom_type
@@ -53,6 +54,11 @@ def atom_payload_validate(
 
     Raises AtomValidationError with dotted field paths.
     """
+    stored = {"content": content, "grading_logic": grading_logic,
+              "options": [[o.text, o.feedback] for o in options]}  # fmt: skip
+    for name, value in stored.items():
+        if problem := unstorable_text(value):
+            raise AtomValidationError({name: [f"Contains {problem}, which cannot be stored."]})
     kind = get_atom_type(atom_type)
     parsed_content, parsed_grading = kind.validate(content, grading_logic, options)
     referenced = kind.misconception_ids(parsed_content, parsed_grading) | {

@@ -1,6 +1,8 @@
 """Bulk import: upload → dry-run plan (row by row) → confirm → apply. Runs as Celery tasks so
 10k-atom files do not block a request; the job row carries progress for the admin's bar."""
 
+import functools
+import logging
 import uuid
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -9,6 +11,7 @@ from django.utils import timezone
 
 from apps.core.dispatch import enqueue_on_commit
 from apps.core.services import audit_record
+from apps.core.storable import unstorable_text
 from apps.curriculum.models import Concept
 
 from ..atom_types import AtomValidationError
@@ -30,6 +33,7 @@ from .revisions import atom_edit_recorded
 from .workflow import atom_edit_guard
 
 PROGRESS_EVERY = 50
+logger = logging.getLogger(__name__)
 
 
 def import_job_create(*, by, uploaded_file, file_format: str) -> ImportJob:
@@ -73,6 +77,12 @@ def import_job_confirm(*, job: ImportJob, by) -> ImportJob:
 
 
 def _read_rows(job: ImportJob) -> list[ParsedRow]:
+    """The file's rows, whatever the format; a row with text the database cannot store is a
+    row error here, before anything (the plan included) tries to store it."""
+    return [_storable(row) for row in _parsed_rows(job)]
+
+
+def _parsed_rows(job: ImportJob) -> list[ParsedRow]:
     with job.file.open("rb") as handle:
         text = handle.read().decode("utf-8-sig")
     if job.format == ImportFormat.JSON:
@@ -87,10 +97,33 @@ def _read_rows(job: ImportJob) -> list[ParsedRow]:
     ]
 
 
+def _storable(row: ParsedRow) -> ParsedRow:
+    problem = unstorable_text(row.record) if row.record is not None else None
+    if problem is None:
+        return row
+    return ParsedRow(row.line, None, f"Contains {problem}, which cannot be stored.")
+
+
 def _progress(job: ImportJob, processed: int, **counts) -> None:
     ImportJob.objects.filter(pk=job.pk).update(processed_rows=processed, **counts)
 
 
+def _failing_job_marked(step):
+    """A job whose step breaks unexpectedly is marked failed with the reason, never left
+    previewing or importing for ever (the worker would otherwise retry it in silence)."""
+
+    @functools.wraps(step)
+    def run(*, job: ImportJob) -> ImportJob:
+        try:
+            return step(job=job)
+        except Exception as exc:
+            logger.exception("Import job %s failed", job.pk)
+            return _fail(job, f"Unexpected error: {type(exc).__name__}: {exc}"[:2000])
+
+    return run
+
+
+@_failing_job_marked
 def import_job_preview(*, job: ImportJob) -> ImportJob:
     """Plan every row: create, update, unchanged, or error (with reasons). Writes no atoms."""
     try:
@@ -120,6 +153,7 @@ def import_job_preview(*, job: ImportJob) -> ImportJob:
 ACTIONS = ("create", "update", "unchanged", "error")
 
 
+@_failing_job_marked
 def import_job_apply(*, job: ImportJob) -> ImportJob:
     """Apply the confirmed job row by row, re-checking each row against the database as it is
     now. A row that became invalid since the preview is reported as an error, not skipped."""

@@ -17,6 +17,7 @@ from django.utils import timezone
 from apps.content.atom_types import AtomValidationError, get_atom_type
 from apps.content.models import AtomStatus, LearningAtom
 from apps.content.selectors import revision_atom_snapshot
+from apps.core.storable import unstorable_text
 from apps.legacy_sync.outbox import outbox_record
 from apps.scheduler.models import LearnerAtomState
 from apps.scheduler.services import (
@@ -175,9 +176,8 @@ def _replay(attempt: Attempt, item: AttemptInput) -> AttemptOutcome:
 
 
 def _row_errors(item: AttemptInput, atoms: dict, sessions: set, now: datetime):
-    if "\\u0000" in json.dumps(item.response):
-        # PostgreSQL's JSON cannot store NUL; no real answer contains one.
-        return {"response": ["Contains a NUL character."]}, "validation_error"
+    if problem := unstorable_text(item.response):  # no real answer contains one
+        return {"response": [f"Contains {problem}."]}, "validation_error"
     if item.atom_id not in atoms:
         return {"atom": [f"No published atom {item.atom_id}."]}, "not_found"
     if item.session_id and item.session_id not in sessions:
