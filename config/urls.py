@@ -2,6 +2,7 @@ from django.conf import settings
 from django.conf.urls.static import static
 from django.contrib import admin
 from django.urls import include, path, re_path
+from django.views.static import serve
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from apps.core.views import api_not_found, healthz, readyz
@@ -32,7 +33,12 @@ urlpatterns = [
     re_path(r"^api/", api_not_found),
 ]
 
-if not settings.AWS_STORAGE_BUCKET_NAME:
+if settings.SERVE_LOCAL_MEDIA:
+    # MEDIA_ROOT served by the app: production on one host (DJANGO_SERVE_LOCAL_MEDIA).
+    urlpatterns += [
+        re_path(r"^media/(?P<path>.*)$", serve, {"document_root": settings.MEDIA_ROOT}),
+    ]
+elif not settings.AWS_STORAGE_BUCKET_NAME:
     # Filesystem media in development (static() is a no-op unless DEBUG); S3 serves its own.
     urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
 

@@ -1,6 +1,7 @@
 """JWT checks beyond the signature: a token issued before the user's password change,
 deactivation or lockout (``User.tokens_valid_after``) is refused, access and refresh alike."""
 
+from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
 from rest_framework_simplejwt import authentication, serializers
 from rest_framework_simplejwt.exceptions import AuthenticationFailed, InvalidToken
 from rest_framework_simplejwt.settings import api_settings
@@ -42,3 +43,9 @@ class TokenRefreshSerializer(serializers.TokenRefreshSerializer):
         if user is not None and not token_is_current(user, refresh):
             raise InvalidToken(REVOKED)
         return super().validate(attrs)
+
+
+class JWTAuthenticationScheme(SimpleJWTScheme):
+    """The OpenAPI security scheme of JWTAuthentication above: simplejwt's bearer token."""
+
+    target_class = "apps.accounts.authentication.JWTAuthentication"

@@ -1,3 +1,6 @@
+import hmac
+
+from django.conf import settings
 from django.http import JsonResponse
 from django.urls import Resolver404, resolve
 from django.views.decorators.cache import never_cache
@@ -15,12 +18,24 @@ def healthz(request):
 
 @never_cache
 def readyz(request):
-    """Readiness: every dependency answers; 503 names the ones that do not."""
+    """Readiness: every dependency answers; 503 names the ones that do not. The details
+    (database engines, the broker's address, latencies) are for staff or the READYZ_TOKEN
+    holder (``X-Readyz-Token``); a load balancer needs only the status code."""
     ready, checks = readiness_report()
+    if not _may_see_readiness_details(request):
+        checks = {name: {"ok": check["ok"]} for name, check in checks.items()}
     return JsonResponse(
         {"status": "ready" if ready else "unavailable", "checks": checks},
         status=200 if ready else 503,
     )
+
+
+def _may_see_readiness_details(request) -> bool:
+    token = settings.READYZ_TOKEN
+    sent = request.headers.get("X-Readyz-Token", "")
+    if token and hmac.compare_digest(sent.encode(), token.encode()):
+        return True
+    return request.user.is_authenticated and request.user.is_staff
 
 
 @csrf_exempt

@@ -77,6 +77,7 @@ LOGS = ROOT / "var" / f"bench_load_{RUN}"
 os.environ.update(
     DJANGO_SETTINGS_MODULE="config.settings.production",
     DJANGO_SECRET_KEY=secrets.token_urlsafe(50),
+    DJANGO_SERVE_LOCAL_MEDIA="true",
     DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost",
     DATABASE_URL=f"{SERVER}/{NEW}",
     LEGACY_DATABASE_URL=f"{SERVER}/{LEGACY}",

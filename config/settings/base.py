@@ -62,6 +62,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "apps.core.middleware.AdminQueryGuardMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, so it sees lockouts raised anywhere in the stack.
     "axes.middleware.AxesMiddleware",
@@ -126,6 +127,12 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "admin:login"
+# The browsable API's login (/api/auth/login/) without ?next= lands on the caller, not a 404.
+LOGIN_REDIRECT_URL = "/api/v1/me/"
+ADMIN_URL_PREFIX = "/admin/"
+ADMIN_SEARCH_MAX_WORDS = env.int("ADMIN_SEARCH_MAX_WORDS", default=20)
+# /readyz shows its details (engines, broker address, latencies) to staff and to this token.
+READYZ_TOKEN = env("READYZ_TOKEN", default="")
 
 # django-axes: lock the account (by email) after repeated failures, for a cool-off period.
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
@@ -199,6 +206,7 @@ CONTENT_MEDIA_MAX_BYTES = {
 }
 
 AWS_STORAGE_BUCKET_NAME = env("AWS_STORAGE_BUCKET_NAME", default="")
+SERVE_LOCAL_MEDIA = False  # production may turn it on (config/settings/production.py)
 if AWS_STORAGE_BUCKET_NAME:
     # Credentials come from the standard AWS variables or the instance role (boto3's chain).
     AWS_S3_REGION_NAME = env("AWS_S3_REGION_NAME", default=None)

@@ -6,7 +6,7 @@ Serve with gunicorn (see README); whitenoise serves the collected static files.
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
-from .base import SECRET_KEY, STORAGES, env
+from .base import AWS_STORAGE_BUCKET_NAME, SECRET_KEY, STORAGES, env
 
 IS_PRODUCTION = True
 DEBUG = False
@@ -16,6 +16,15 @@ if len(SECRET_KEY) < 50 or SECRET_KEY.startswith("django-insecure"):
         '`python -c "import secrets; print(secrets.token_urlsafe(50))"`.'
     )
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS")
+
+# Media: S3 (AWS_STORAGE_BUCKET_NAME), or MEDIA_ROOT served by the app itself on one host.
+# Neither means atom images and audio would 404, so production refuses to start.
+SERVE_LOCAL_MEDIA = env.bool("DJANGO_SERVE_LOCAL_MEDIA", default=False)
+if not AWS_STORAGE_BUCKET_NAME and not SERVE_LOCAL_MEDIA:
+    raise ImproperlyConfigured(
+        "Media files need a home in production: set AWS_STORAGE_BUCKET_NAME (S3), or "
+        "DJANGO_SERVE_LOCAL_MEDIA=true to serve MEDIA_ROOT from the app (a single host)."
+    )
 
 STORAGES["staticfiles"] = {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"}
 

@@ -88,7 +88,9 @@ def test_429_throttled_user_with_retry_after(learner_client, monkeypatch):
 
 def test_429_throttled_anonymous(api_client, monkeypatch):
     monkeypatch.setattr(
-        AnonRateThrottle, "THROTTLE_RATES", {"user": "1/minute", "anon": "1/minute"}
+        AnonRateThrottle,
+        "THROTTLE_RATES",
+        {"user": "1/minute", "anon": "1/minute", "login": "20/minute"},
     )
 
     credentials = {"email": "nobody@example.com", "password": "x"}

@@ -14,6 +14,7 @@ def run_manage(*args: str, **extra_env: str | None) -> subprocess.CompletedProce
         "DJANGO_SETTINGS_MODULE": "config.settings.production",
         "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
         "DJANGO_ALLOWED_HOSTS": "learn.example.com",
+        "DJANGO_SERVE_LOCAL_MEDIA": "true",
     }
     env |= extra_env
     env = {k: v for k, v in env.items() if v is not None}

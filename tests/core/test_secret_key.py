@@ -36,7 +36,8 @@ def test_servers_and_workers_default_to_production_settings(module):
 
     without_key = python(code)
     with_key = python(code, DJANGO_SECRET_KEY=secrets.token_urlsafe(50),
-                      DJANGO_ALLOWED_HOSTS="learn.example.com")  # fmt: skip
+                      DJANGO_ALLOWED_HOSTS="learn.example.com",
+                      DJANGO_SERVE_LOCAL_MEDIA="true")  # fmt: skip
 
     assert without_key.returncode != 0
     assert "DJANGO_SECRET_KEY" in without_key.stderr
