@@ -6,6 +6,7 @@ from datetime import timedelta
 import pytest
 from django.core.management import call_command
 from django.test import override_settings
+from django.utils import timezone
 
 from apps.accounts.models import User
 from apps.accounts.services import user_create
@@ -154,8 +155,8 @@ def test_conflicting_completions_the_owner_wins_and_it_is_logged(tmp_path):
         "SELECT completed_at FROM sessions WHERE id = %s", [int(session.legacy_key)]
     )
 
-    # when v2 pushes its own completion
-    study_session_complete(session=session, completed_at=session.started_at.replace(year=2030))
+    # when v2 pushes its own completion, a different one
+    study_session_complete(session=session, completed_at=timezone.now())
 
     # then v1 owns the row: its value stays on both sides, and the conflict is recorded
     [(kept,)] = v1("SELECT completed_at FROM sessions WHERE id = %s", [int(session.legacy_key)])
