@@ -285,6 +285,11 @@ def _token_refresh(w, c):
     return c.post("/api/v1/auth/token/refresh/", {"refresh": refresh}, format="json")
 
 
+def _token_revoke(w, c):
+    refresh = str(RefreshToken.for_user(w.actor)) if w.actor else "not-a-token"
+    return c.post("/api/v1/auth/token/revoke/", {"refresh": refresh}, format="json")
+
+
 def _learner_display_name(w) -> str:
     return User.objects.values_list("display_name", flat=True).get(pk=w.learner.pk)
 
@@ -359,6 +364,7 @@ def _own_attempts_only(count_of: Callable[[dict], int]):
 API_ENDPOINTS = [
     Endpoint("POST /api/v1/auth/token/", _token_obtain, cells(200, anonymous=401)),
     Endpoint("POST /api/v1/auth/token/refresh/", _token_refresh, cells(200, anonymous=401)),
+    Endpoint("POST /api/v1/auth/token/revoke/", _token_revoke, cells(200, anonymous=401)),
     Endpoint(
         "GET /api/v1/me/",
         lambda w, c: c.get("/api/v1/me/"),

@@ -20,8 +20,11 @@ def token_is_current(user: User, token) -> bool:
     Refreshed tokens keep the ``auth_time`` of the login they come from."""
     if user.tokens_valid_after is None:
         return True
-    issued = token.get(AUTH_TIME, token.get("iat", 0))
-    return float(issued) >= user.tokens_valid_after.timestamp()
+    cutoff = user.tokens_valid_after.timestamp()
+    if AUTH_TIME in token:
+        return float(token[AUTH_TIME]) >= cutoff
+    # Minted without a login (RefreshToken.for_user): whole seconds are all there is.
+    return int(token.get("iat", 0)) >= int(cutoff)
 
 
 class JWTAuthentication(authentication.JWTAuthentication):
