@@ -9,8 +9,12 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.contrib.auth import SESSION_KEY
 from django.core.cache import cache
 from django.db import connections
+from django.test import Client
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework.test import APIClient
 
 from config.celery import app as celery_app
@@ -26,6 +30,39 @@ def _fresh_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _test_logins_pass_mfa(monkeypatch):
+    """``force_login`` and ``login`` skip the admin's password form; they skip its second step
+    (staff MFA) too. tests/accounts/test_mfa.py walks the real forms."""
+    original_force_login, original_login = Client.force_login, Client.login
+
+    def force_login(self, user, backend=None):
+        original_force_login(self, user, backend)
+        mfa_session_verify(self, user)
+
+    def login(self, **credentials):
+        logged_in = original_login(self, **credentials)
+        if logged_in:
+            user_id = self.session[SESSION_KEY]
+            mfa_session_verify(self, UserFactory._meta.model.objects.get(pk=user_id))
+        return logged_in
+
+    monkeypatch.setattr(Client, "force_login", force_login)
+    monkeypatch.setattr(Client, "login", login)
+
+
+def mfa_session_verify(client: Client, user) -> None:
+    """Mark the client's session verified by a confirmed authenticator of ``user``'s."""
+    if not user.is_staff:
+        return
+    device, _ = TOTPDevice.objects.get_or_create(
+        user=user, confirmed=True, defaults={"name": "test authenticator"}
+    )
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
 
 
 @pytest.fixture

@@ -1,7 +1,11 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import BaseUserCreationForm, UserChangeForm
+from django.core.exceptions import ValidationError
+from django.db.models import Exists, OuterRef
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from .mfa import mfa_reset
 from .models import User, normalize_email_address
 from .services import user_tokens_revoke
 
@@ -34,10 +38,12 @@ class UserAdmin(DjangoUserAdmin):
         "timezone",
         "roles",
         "is_staff",
+        "mfa",
         "is_active",
         "date_joined",
     )
     list_filter = ("is_staff", "is_superuser", "is_active", "groups")
+    actions = ["mfa_reset_selected"]
     search_fields = ("email", "display_name")
     ordering = ("email",)
     readonly_fields = ("id", "last_login", "date_joined", "created_at", "updated_at")
@@ -61,7 +67,28 @@ class UserAdmin(DjangoUserAdmin):
     )
 
     def get_queryset(self, request):
-        return super().get_queryset(request).prefetch_related("groups")
+        enrolled = TOTPDevice.objects.filter(user=OuterRef("pk"), confirmed=True)
+        return (
+            super().get_queryset(request).prefetch_related("groups")
+            .annotate(mfa_enrolled=Exists(enrolled))
+        )  # fmt: skip
+
+    @admin.display(description="MFA", ordering="mfa_enrolled")
+    def mfa(self, user: User) -> str:
+        """Enrolment state: staff must enrol before the admin lets them in."""
+        if not user.is_staff:
+            return "not needed"
+        return "enrolled" if user.mfa_enrolled else "not enrolled"
+
+    @admin.action(description="Reset MFA (they enrol again at their next login)")
+    def mfa_reset_selected(self, request, queryset):
+        try:
+            for user in queryset:
+                mfa_reset(user=user, by=request.user)
+        except ValidationError as exc:
+            self.message_user(request, " ".join(exc.messages), messages.ERROR)
+            return
+        self.message_user(request, f"MFA reset for {queryset.count()} user(s).")
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)

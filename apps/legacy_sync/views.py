@@ -19,6 +19,8 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
+from apps.accounts.mfa import mfa_pending
+
 from .models import ReconciliationRun
 from .status import (
     SECTIONS,
@@ -45,6 +47,8 @@ def migration_staff_only(view):
             response = HttpResponse(status=401)
             response["HX-Redirect"] = redirect_to_login(reverse("legacy_sync:status")).url
             return response
+        if mfa_pending(request.user):
+            return redirect_to_login(request.get_full_path())  # the admin asks for MFA
         return guarded(request, *args, **kwargs)
 
     return wrapper

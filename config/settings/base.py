@@ -29,7 +29,7 @@ CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 IS_PRODUCTION = False
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "apps.accounts.admin_config.MFAAdminConfig",  # django.contrib.admin, with staff MFA
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -42,6 +42,9 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "storages",
     "django_jsonform",
     "apps.core",
@@ -61,6 +64,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",  # request.user.is_verified(): staff MFA
     "django.contrib.messages.middleware.MessageMiddleware",
     "apps.core.middleware.AdminQueryGuardMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -130,6 +134,8 @@ LOGIN_URL = "admin:login"
 # The browsable API's login (/api/auth/login/) without ?next= lands on the caller, not a 404.
 LOGIN_REDIRECT_URL = "/api/v1/me/"
 ADMIN_URL_PREFIX = "/admin/"
+# The issuer authenticator apps show beside a staff account's codes.
+OTP_TOTP_ISSUER = env("OTP_TOTP_ISSUER", default="Adaptive Learning")
 ADMIN_SEARCH_MAX_WORDS = env.int("ADMIN_SEARCH_MAX_WORDS", default=20)
 # /readyz shows its details (engines, broker address, latencies) to staff and to this token.
 READYZ_TOKEN = env("READYZ_TOKEN", default="")
