@@ -26,6 +26,11 @@ from .validators import validate_iana_timezone
 
 
 class EmailTokenObtainPairSerializer(TokenObtainPairSerializer):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Bounded before any lookup: a megabyte of "email" is a 400, not a database error.
+        self.fields[self.username_field] = serializers.CharField(max_length=254)
+
     @classmethod
     def get_token(cls, user):
         token = super().get_token(user)

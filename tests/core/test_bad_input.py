@@ -91,3 +91,21 @@ def test_a_session_cannot_start_or_end_outside_the_clock_bounds(learner_client, 
     error = assert_envelope(end, 400, "validation_error")
     assert "completed_at" in error["details"]
     assert StudySession.objects.get().completed_at is None
+
+
+def test_an_unpaired_surrogate_escape_is_a_parse_error_not_a_500(learner_client):
+    # found by the live bad-input suite: the error echoed the value, and rendering it failed
+    response = post_raw(learner_client, "/api/v1/sessions/", b'{"kind": "\\ud800"}')
+
+    assert_envelope(response, 400, "parse_error")
+    assert not StudySession.objects.exists()
+
+
+def test_a_megabyte_email_at_login_is_a_validation_error():
+    # found by the live bad-input suite: SQLite refused the LIKE pattern of the lookup
+    credentials = {"email": "x" * 1_000_000, "password": "whatever"}
+
+    response = APIClient().post("/api/v1/auth/token/", credentials, format="json")
+
+    error = assert_envelope(response, 400, "validation_error")
+    assert "email" in error["details"]
