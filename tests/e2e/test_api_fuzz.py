@@ -1,4 +1,5 @@
-"""API fuzzing: schemathesis drives every learner operation of /api/schema/ in-process.
+"""API fuzzing: schemathesis drives every operation of /api/schema/ in-process, as a learner
+and as each staff role, one operation at a time and in linked sequences.
 
 The WSGI app runs in this process on the test database (no network, no live server). Each
 operation is fuzzed on a fresh world: a published course with one atom of every type, a
@@ -11,9 +12,10 @@ Generated ids almost never name a real row, so the hooks below mix the world's i
 parameters, queries and attempt bodies, with responses shaped like each atom type's: that
 takes the fuzzer past the 404s into grading, scheduling and progress.
 
-Bounded for CI: ``MAX_EXAMPLES`` per operation in the fuzzing phase, plus the coverage phase's
-fixed cases; derandomized (the same inputs on every run), no example database. Set
-API_FUZZ_MAX_EXAMPLES to fuzz harder locally.
+Bounded for CI: ``MAX_EXAMPLES`` per operation in the fuzzing phase for the learner
+(``STAFF_MAX_EXAMPLES`` per staff role), plus the coverage phase's fixed cases; derandomized
+(the same inputs on every run), no example database. Set API_FUZZ_MAX_EXAMPLES,
+API_FUZZ_STAFF_MAX_EXAMPLES and API_FUZZ_STATEFUL_EXAMPLES to fuzz harder locally.
 """
 
 import os
@@ -44,6 +46,8 @@ from tests.curriculum.factories import ConceptFactory, CourseFactory, UnitFactor
 pytestmark = pytest.mark.django_db(transaction=True)
 
 MAX_EXAMPLES = int(os.environ.get("API_FUZZ_MAX_EXAMPLES", "100"))
+# Per staff role: each role runs every operation too, so fewer examples each.
+STAFF_MAX_EXAMPLES = int(os.environ.get("API_FUZZ_STAFF_MAX_EXAMPLES", "10"))
 CHECKS = [
     not_a_server_error,
     status_code_conformance,
@@ -164,13 +168,38 @@ def fuzz_world(transactional_db):
     REAL_IDS.clear()
 
 
-@pytest.fixture
-def learner_token(fuzz_world) -> str:
+def _token_of(user) -> str:
     response = APIClient().post(
-        "/api/v1/auth/token/", {"email": fuzz_world.email, "password": PASSWORD}, format="json"
+        "/api/v1/auth/token/", {"email": user.email, "password": PASSWORD}, format="json"
     )
     assert response.status_code == 200, response.content
     return response.json()["access"]
+
+
+@pytest.fixture
+def learner_token(fuzz_world) -> str:
+    return _token_of(fuzz_world)
+
+
+STAFF_ROLES = ("Authors", "Reviewers", "Publishers", "Migration staff", "superuser")
+
+
+@pytest.fixture(params=STAFF_ROLES)
+def staff_token(request, fuzz_world) -> str:
+    """A staff caller of each role (the API asks no second factor: staff MFA guards the admin).
+    Authors own a draft, so authoring transitions have something of theirs to act on."""
+    from django.apps import apps as django_apps
+
+    from apps.accounts.roles import role_permissions_sync
+
+    role_permissions_sync(django_apps)  # transactional tests flush the role groups
+    if request.param == "superuser":
+        user = UserFactory(is_staff=True, is_superuser=True)
+    else:
+        user = UserFactory(is_staff=True, roles=[request.param])
+    draft = make_atom("mcq", title="staff draft", status=AtomStatus.DRAFT, by=user)
+    REAL_IDS["atoms"].append((str(draft.pk), draft.atom_type))
+    return _token_of(user)
 
 
 # --- The schema and the hooks --------------------------------------------------------------
@@ -262,3 +291,57 @@ def test_learner_api_conforms_to_its_schema(case, learner_token):
     cache.clear()
     response = case.call(headers={"Authorization": f"Bearer {learner_token}"})
     case.validate_response(response, checks=CHECKS)
+
+
+@schema.parametrize()
+@settings(FUZZ_SETTINGS, max_examples=STAFF_MAX_EXAMPLES)
+def test_staff_api_conforms_to_its_schema(case, staff_token):
+    # Every operation again, as each staff role: authoring transitions get past the 403.
+    cache.clear()
+    response = case.call(headers={"Authorization": f"Bearer {staff_token}"})
+    case.validate_response(response, checks=CHECKS)
+
+
+# --- Stateful: linked operations in sequence ---------------------------------------------------
+# Schemathesis links operations from the schema itself: the course list to a course, the atom
+# list to an atom and to its authoring transitions, a new session to its completion. Each
+# scenario chains them (create, then act on or read back what was created).
+STATEFUL_SETTINGS = settings(
+    FUZZ_SETTINGS,
+    max_examples=int(os.environ.get("API_FUZZ_STATEFUL_EXAMPLES", "15")),
+    stateful_step_count=6,
+)
+
+
+@pytest.mark.parametrize("caller", ["learner", "Authors", "superuser"])
+def test_linked_operations_in_sequence(fuzz_world, caller):
+    if caller == "learner":
+        token = _token_of(fuzz_world)
+    else:
+        from django.apps import apps as django_apps
+
+        from apps.accounts.roles import role_permissions_sync
+
+        role_permissions_sync(django_apps)
+        fields = {"is_superuser": True} if caller == "superuser" else {"roles": [caller]}
+        token = _token_of(UserFactory(is_staff=True, **fields))
+
+    called: set[str] = set()
+
+    class Scenario(schema.as_state_machine()):
+        def get_call_kwargs(self, case):
+            cache.clear()  # throttling is not under test here
+            return {"headers": {"Authorization": f"Bearer {token}"}}
+
+        def after_call(self, response, case):
+            called.add(f"{case.method} {case.path} {response.status_code}")
+            super().after_call(response, case)
+
+        def validate_response(self, response, case, **kwargs):
+            case.validate_response(response, checks=CHECKS)
+
+    Scenario.run(settings=STATEFUL_SETTINGS)
+
+    # the links were followed: a session created, then completed; an atom listed, then read
+    assert "POST /api/v1/sessions/{session_id}/complete/ 200" in called, sorted(called)
+    assert "GET /api/v1/atoms/{id}/ 200" in called, sorted(called)
