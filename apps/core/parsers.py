@@ -10,6 +10,7 @@ from rest_framework.exceptions import ParseError
 
 # Python's json turns a valid pair of escapes into one character, so any left is unpaired.
 LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 
 
 class JSONParser(parsers.JSONParser):
@@ -23,18 +24,34 @@ class JSONParser(parsers.JSONParser):
 
     def parse(self, stream, media_type=None, parser_context=None):
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
-        if stream is not None and limit is not None:
-            body = stream.read(limit + 1)
-            if len(body) > limit:
-                raise RequestDataTooBig("Request body exceeded DATA_UPLOAD_MAX_MEMORY_SIZE.")
-            stream = io.BytesIO(body)
+        body = stream.read(limit + 1 if limit is not None else -1) if stream is not None else b""
+        if limit is not None and len(body) > limit:
+            raise RequestDataTooBig("Request body exceeded DATA_UPLOAD_MAX_MEMORY_SIZE.")
         try:
-            data = super().parse(stream, media_type, parser_context)
+            data = super().parse(io.BytesIO(body), media_type, parser_context)
         except RecursionError:
             raise ParseError("JSON parse error - the body is nested too deeply.") from None
-        if _has_lone_surrogate(data):
+        if _may_hold_lone_surrogate(body) and _has_lone_surrogate(data):
             raise ParseError("JSON parse error - a string holds an unpaired surrogate escape.")
         return data
+
+
+def _may_hold_lone_surrogate(body: bytes) -> bool:
+    """A cheap look at the raw body, so that the parsed data is walked only when needed: is
+    there a high-surrogate escape not directly followed by a low one, or a low one alone? (An
+    escaped backslash before "u" can fool it; the walk then says no.)"""
+    low_expected_at = None
+    for escape in SURROGATE_ESCAPE.finditer(body):
+        is_high = escape.group()[3:4] in b"89abAB"
+        if is_high:
+            if low_expected_at is not None:
+                return True
+            low_expected_at = escape.end()
+        elif escape.start() != low_expected_at:
+            return True
+        else:
+            low_expected_at = None
+    return low_expected_at is not None
 
 
 def _has_lone_surrogate(value) -> bool:
