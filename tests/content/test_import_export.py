@@ -11,7 +11,6 @@ from apps.content.selectors import atom_export_record, atoms_for_export
 from apps.content.services.imports import import_job_confirm, import_job_create
 from tests.accounts.factories import UserFactory
 from tests.content.factories import make_atom
-from tests.curriculum.factories import ConceptFactory, CourseFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -19,16 +18,6 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture(autouse=True)
 def media_root(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
-
-
-@pytest.fixture
-def author():
-    return UserFactory(is_staff=True, roles=["Authors"])
-
-
-@pytest.fixture
-def concept():
-    return ConceptFactory(course=CourseFactory(slug="networks"), text="Transport")
 
 
 def record(external_id: str, prompt: str = "Which protocol orders segments?", **overrides):

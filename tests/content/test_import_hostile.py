@@ -7,9 +7,7 @@ import pytest
 
 from apps.content.models import LearningAtom
 from apps.content.services import imports
-from tests.accounts.factories import UserFactory
 from tests.content.test_import_export import record, run_import
-from tests.curriculum.factories import ConceptFactory, CourseFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -17,16 +15,6 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture(autouse=True)
 def media_root(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
-
-
-@pytest.fixture
-def author():
-    return UserFactory(is_staff=True, roles=["Authors"])
-
-
-@pytest.fixture
-def concept():
-    return ConceptFactory(course=CourseFactory(slug="networks"), text="Transport")
 
 
 def test_a_deeply_nested_json_file_fails_with_the_reason(
