@@ -14,7 +14,7 @@ from rest_framework_simplejwt.views import (
 
 from apps.core.errors import AccountLocked
 from apps.core.openapi import error_response
-from apps.legacy_sync.flags import learner_cohort
+from apps.core.sync_port import learner_cohort
 
 from .authentication import AUTH_TIME
 from .lockout import cooloff_seconds

@@ -1,7 +1,7 @@
 from django.db import transaction
 from django.utils import timezone as django_timezone
 
-from apps.legacy_sync.outbox import outbox_record
+from apps.core.sync_port import rows_changed
 
 from .models import User
 
@@ -26,7 +26,7 @@ def user_create(
             is_superuser=is_superuser,
         )
         if not (is_staff or is_superuser):  # v1 has learners only
-            outbox_record(entity="users", v2_ids=[user.pk])
+            rows_changed(entity="users", ids=[user.pk])
         return user
 
 
@@ -42,7 +42,7 @@ def user_update_profile(
     with transaction.atomic():
         user.save(update_fields=["display_name", "timezone", "updated_at"])
         if not (user.is_staff or user.is_superuser):  # v1 shows learners their profile too
-            outbox_record(entity="users", v2_ids=[user.pk])
+            rows_changed(entity="users", ids=[user.pk])
     return user
 
 

@@ -9,11 +9,11 @@ from rest_framework.views import APIView
 from apps.core.errors import Conflict, error_body
 from apps.core.openapi import error_response
 from apps.core.serializer_fields import StrictBooleanField
+from apps.core.sync_port import progress_read
 from apps.curriculum.models import Course
-from apps.legacy_sync.progress_reads import progress_read
 
 from .models import Attempt, SessionKind, StudySession
-from .selectors import learner_statistics
+from .selectors import learner_progress, learner_statistics
 from .services.attempts import AttemptInput, attempts_ingest
 from .services.progress import progress_reset
 from .services.sessions import study_session_complete, study_session_start
@@ -320,7 +320,8 @@ class ProgressView(APIView):
     )
     def get(self, request):
         # During the migration the flags may serve this from v1 (and shadow-read v2).
-        return Response(progress_read(request.user))
+        learner = request.user
+        return Response(progress_read(learner, v2_answer=lambda: learner_progress(learner)))
 
 
 class ProgressStatisticsView(APIView):

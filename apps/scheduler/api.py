@@ -6,9 +6,9 @@ from rest_framework.views import APIView
 
 from apps.content.api import LearnerAtomSerializer
 from apps.core.openapi import error_response
+from apps.core.sync_port import concepts_practised_elsewhere
 from apps.curriculum.models import Course
 from apps.learning.models import StudySession
-from apps.legacy_sync.pull import learner_v1_session_catch_up
 
 from .placement import placement_step
 from .selectors import next_items
@@ -50,7 +50,7 @@ class NextItemsView(APIView):
             course=course,
             limit=params["limit"],
             session_id=params.get("session"),
-            exclude_concepts=learner_v1_session_catch_up(request.user),
+            exclude_concepts=concepts_practised_elsewhere(request.user),
         )
         context = {"request": request}
         return Response(

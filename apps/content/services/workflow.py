@@ -15,7 +15,7 @@ from django.utils import timezone
 from apps.core.errors import DomainConflict
 from apps.core.models import Origin
 from apps.core.services import audit_record
-from apps.legacy_sync.outbox import outbox_record
+from apps.core.sync_port import rows_changed
 
 from ..models import (
     AtomEditLock,
@@ -165,7 +165,7 @@ def live_revision_pin(*, atom: LearningAtom, revision: AtomRevision | None) -> N
     concept_ids = [link["concept"] for link in revision.snapshot["concepts"]] if revision else []
     atom.live_concepts.set(concept_ids)
     if revision and atom.origin == Origin.V2:  # v1 gets v2's cards (its own come from there)
-        outbox_record(entity="flashcards", v2_ids=[atom.pk])
+        rows_changed(entity="flashcards", ids=[atom.pk])
 
 
 def atom_schedule(

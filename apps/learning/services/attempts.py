@@ -18,7 +18,7 @@ from apps.content.atom_types import AtomValidationError, get_atom_type
 from apps.content.models import AtomStatus, LearningAtom
 from apps.content.selectors import revision_atom_snapshot
 from apps.core.storable import unstorable_text
-from apps.legacy_sync.outbox import outbox_record
+from apps.core.sync_port import rows_changed
 from apps.scheduler.models import LearnerAtomState
 from apps.scheduler.services import (
     SchedulingPolicy,
@@ -285,8 +285,8 @@ def _store_locked(learner, rows, atoms, now, outcomes, policies, concepts_of) ->
             )
     Attempt.objects.bulk_create(new_attempts)
     XPEvent.objects.bulk_create(new_xp)
-    outbox_record(entity="attempts", v2_ids=[a.pk for a in new_attempts])
-    outbox_record(entity="points", v2_ids=[x.pk for x in new_xp])
+    rows_changed(entity="attempts", ids=[a.pk for a in new_attempts])
+    rows_changed(entity="points", ids=[x.pk for x in new_xp])
     to_create = [s for s in touched.values() if s.pk is None]
     to_update = [s for s in touched.values() if s.pk is not None]
     LearnerAtomState.objects.bulk_create(to_create)

@@ -4,7 +4,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from apps.legacy_sync.outbox import outbox_record
+from apps.core.sync_port import rows_changed
 
 from ..models import StudySession, XPEvent, XPReason
 from .client_clock import client_time_problem
@@ -34,7 +34,7 @@ def study_session_start(
     session.full_clean(exclude=["learner", "course", "archived_in"])
     with transaction.atomic():
         session.save()
-        outbox_record(entity="sessions", v2_ids=[session.pk])
+        rows_changed(entity="sessions", ids=[session.pk])
     return session
 
 
@@ -52,7 +52,7 @@ def study_session_complete(
         if locked.completed_at is None:
             locked.completed_at = completed_at
             locked.save(update_fields=["completed_at"])
-            outbox_record(entity="sessions", v2_ids=[locked.pk])
+            rows_changed(entity="sessions", ids=[locked.pk])
         if locked.attempts.filter(archived_in__isnull=True).exists():
             event, created = XPEvent.objects.get_or_create(
                 session=locked,
@@ -64,5 +64,5 @@ def study_session_complete(
                 },
             )
             if created:
-                outbox_record(entity="points", v2_ids=[event.pk])
+                rows_changed(entity="points", ids=[event.pk])
     return locked
