@@ -506,6 +506,15 @@ API_ENDPOINTS = [
         ),
         api(404, learner=200),
     ),
+    Endpoint(
+        "POST /api/v1/scheduler/placement/finish/ {learner's, unfinished}",
+        lambda w, c: c.post(
+            "/api/v1/scheduler/placement/finish/",
+            {"session": str(w.placement_session.pk)},
+            format="json",
+        ),
+        api(404, learner=409),
+    ),
     Endpoint("GET /api/schema/", lambda w, c: c.get("/api/schema/"), cells(200)),
     Endpoint("GET /api/docs/", lambda w, c: c.get("/api/docs/"), cells(200)),
 ]

@@ -18,6 +18,8 @@ class SyncAdapter(Protocol):
 
     def concepts_practised_elsewhere(self, learner) -> set: ...
 
+    def learner_session_started(self, learner) -> None: ...
+
 
 _adapter: SyncAdapter | None = None
 
@@ -53,3 +55,10 @@ def concepts_practised_elsewhere(learner) -> set:
     """Concepts the learner practises right now in another system (v1's open sessions), for
     next items to leave out; none without an adapter."""
     return _adapter.concepts_practised_elsewhere(learner) if _adapter is not None else set()
+
+
+def learner_session_started(learner) -> None:
+    """The learner started a study session (a POST): the adapter may record and catch up
+    what it needs then. Call after commit; reads never trigger it."""
+    if _adapter is not None:
+        _adapter.learner_session_started(learner)

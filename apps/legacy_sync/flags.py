@@ -82,10 +82,17 @@ def learner_bucket(learner_id) -> int:
 
 
 def learner_cohort(learner) -> str:
-    """The learner's cohort under the current rollout percent, recorded as their A/B
-    assignment (updated when the percent moves them)."""
+    """The learner's cohort under the current rollout percent. Reads only: the assignment is
+    recorded when the learner starts a session (``cohort_assignment_record``)."""
     bucket = learner_bucket(learner.pk)
-    cohort = Cohort.ADAPTIVE if bucket < sync_flags().adaptive_rollout_percent else Cohort.V1
+    return Cohort.ADAPTIVE if bucket < sync_flags().adaptive_rollout_percent else Cohort.V1
+
+
+def cohort_assignment_record(learner) -> str:
+    """Record the learner's cohort as their A/B assignment (updated when the rollout percent
+    has moved them); returns it."""
+    bucket = learner_bucket(learner.pk)
+    cohort = learner_cohort(learner)
     assignment = CohortAssignment.objects.filter(learner=learner).first()
     if assignment is None:
         CohortAssignment.objects.get_or_create(

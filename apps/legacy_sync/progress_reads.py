@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 from django.db import DatabaseError, connections
 from django.utils import timezone
 
+from apps.core.dispatch import enqueue_on_commit
 from apps.learning.selectors import learner_progress
 
 from .backfill.keys import as_utc
@@ -36,7 +37,10 @@ def progress_read(learner) -> dict:
     except DatabaseError:
         return learner_progress(learner)
     if random.random() * 100 < flags.shadow_read_percent:  # noqa: S311 - sampling, not secrets
-        shadow_compare(learner, served)
+        # A read writes nothing itself: the comparison is a task, queued for after it.
+        from .tasks import shadow_compare_task
+
+        enqueue_on_commit(shadow_compare_task, str(learner.pk), served)
     return served
 
 

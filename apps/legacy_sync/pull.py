@@ -273,6 +273,24 @@ def learner_v1_session_catch_up(learner) -> set:
     ) - {None}
 
 
+def learner_v1_open_session_concepts(learner) -> set:
+    """The concepts of the learner's open v1 sessions (last OPEN_SESSION_CATCH_UP_HOURS), as
+    pulled into v2 so far, for next items to leave out. Reads only: the pull and the catch-up
+    at session start bring the rows in."""
+    flags = sync_flags()
+    if not (learner.legacy_key or "").isdigit() or flags.kill_switch or not flags.dual_write:
+        return set()
+    since = timezone.now() - timedelta(hours=OPEN_SESSION_CATCH_UP_HOURS)
+    open_sessions = StudySession.objects.filter(
+        learner=learner, origin=Origin.LEGACY, completed_at__isnull=True, started_at__gte=since
+    )
+    return set(
+        Attempt.objects.filter(learner=learner, origin=Origin.LEGACY, session__in=open_sessions)
+        .values_list("atom__live_concepts", flat=True)
+        .distinct()
+    ) - {None}
+
+
 PROFILE_PULL_EVERY_S = 30
 PROFILE_PULL_KEY = "legacy_sync:profile_pull_at"
 

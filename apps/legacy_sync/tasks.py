@@ -85,3 +85,16 @@ def reconcile_nightly_task(**kwargs) -> None:
     from .reconcile import reconcile_nightly
 
     reconcile_nightly()
+
+
+@shared_task(name="legacy_sync.shadow_compare", ignore_result=True)
+def shadow_compare_task(learner_id: str, v1_answer: dict, **kwargs) -> None:
+    """Compare v2's progress answer with the one v1 served (a sampled shadow read) and record
+    it. A redelivery records a second comparison, which only weighs that read twice."""
+    from apps.accounts.models import User
+
+    from .progress_reads import shadow_compare
+
+    learner = User.objects.filter(pk=learner_id).first()
+    if learner is not None:
+        shadow_compare(learner, v1_answer)

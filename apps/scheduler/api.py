@@ -10,7 +10,7 @@ from apps.core.sync_port import concepts_practised_elsewhere
 from apps.curriculum.models import Course
 from apps.learning.models import StudySession
 
-from .placement import placement_step
+from .placement import placement_finish, placement_step
 from .selectors import next_items
 
 
@@ -67,10 +67,30 @@ class NextItemsView(APIView):
         )
 
 
+def _placement_session(request, session_id):
+    return get_object_or_404(
+        StudySession,
+        pk=session_id,
+        learner=request.user,
+        kind="placement",
+        course__isnull=False,
+        archived_in__isnull=True,
+    )
+
+
+def _placement_body(step, request) -> dict:
+    atom = (
+        LearnerAtomSerializer(step.atom, context={"request": request}).data if step.atom else None
+    )
+    return {"done": step.done, "theta": round(step.theta, 4), "se": round(step.se, 4),
+            "answered": step.answered, "atom": atom}  # fmt: skip
+
+
 class PlacementNextView(APIView):
     """Adaptive placement test. Start a session with ``kind="placement"`` and a ``course``,
     then alternate: GET this for the next atom, POST the answer to /attempts/ with the session.
-    When ``done`` is true, θ seeds the learner's concept states and the session is complete."""
+    When ``done`` is true, POST /scheduler/placement/finish/: θ seeds the learner's concept
+    states and the session completes. This GET only reads."""
 
     @extend_schema_serializer(component_name="PlacementQuery")
     class QuerySerializer(serializers.Serializer):
@@ -96,24 +116,30 @@ class PlacementNextView(APIView):
     def get(self, request):
         query = self.QuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        session = get_object_or_404(
-            StudySession,
-            pk=query.validated_data["session"],
-            learner=request.user,
-            kind="placement",
-            course__isnull=False,
-            archived_in__isnull=True,
-        )
-        step = placement_step(session=session)
-        context = {"request": request}
-        return Response(
-            {
-                "done": step.done,
-                "theta": round(step.theta, 4),
-                "se": round(step.se, 4),
-                "answered": step.answered,
-                "atom": (
-                    LearnerAtomSerializer(step.atom, context=context).data if step.atom else None
-                ),
-            }
-        )
+        session = _placement_session(request, query.validated_data["session"])
+        return Response(_placement_body(placement_step(session=session), request))
+
+
+class PlacementFinishView(APIView):
+    """Apply a finished placement test: θ seeds the course's concept states and the session
+    completes. Idempotent: finishing again returns the same result and changes nothing."""
+
+    @extend_schema_serializer(component_name="PlacementFinish")
+    class InputSerializer(serializers.Serializer):
+        session = serializers.UUIDField()
+
+    @extend_schema(
+        summary="Finish the placement test (seeds concept states, completes the session)",
+        tags=["scheduler"],
+        request=InputSerializer,
+        responses={
+            200: PlacementNextView.OutputSerializer,
+            404: error_response("No open placement session of yours with this id."),
+            409: error_response("The test is not finished yet (placement_not_done)."),
+        },
+    )
+    def post(self, request):
+        payload = self.InputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        session = _placement_session(request, payload.validated_data["session"])
+        return Response(_placement_body(placement_finish(session=session), request))

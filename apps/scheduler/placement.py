@@ -13,10 +13,11 @@ from dataclasses import dataclass
 
 import numpy as np
 from django.db import transaction
-from django.utils import timezone
 
 from apps.content.models import AtomStatus, LearningAtom
+from apps.core.errors import DomainConflict
 from apps.learning.models import Attempt, StudySession
+from apps.learning.services.sessions import study_session_complete
 
 from .algorithms.irt import eap_ability, fisher_information, p_correct
 from .models import LearnerConceptState
@@ -49,7 +50,8 @@ def _course_items(course) -> dict:
 
 
 def placement_step(*, session: StudySession) -> PlacementStep:
-    """Where the placement test stands, and the next atom to offer unless it is done.
+    """Where the placement test stands, and the next atom to offer unless it is done. Reads
+    only: a finished test is applied by ``placement_finish`` (a POST).
 
     Precondition: ``session.kind == "placement"`` and ``session.course`` is set.
     """
@@ -63,7 +65,6 @@ def placement_step(*, session: StudySession) -> PlacementStep:
     theta, se = _ability(items, answered)
     remaining = [pk for pk in items if pk not in {pk for pk, _ in answered}]
     if se < PLACEMENT_TARGET_SE or len(answered) >= PLACEMENT_MAX_ITEMS or not remaining:
-        placement_complete(session=session, theta=theta, se=se, items=items)
         return PlacementStep(True, theta, se, len(answered))
     a, b, c = (np.array([items[pk][i] for pk in remaining], dtype=float) for i in range(3))
     information = fisher_information(theta, a, b, c)
@@ -83,22 +84,45 @@ def _ability(items: dict, answered: list) -> tuple[float, float]:
     return float(theta), float(se)
 
 
-def placement_complete(*, session: StudySession, theta: float, se: float, items: dict) -> None:
-    """Seed every concept of the course from the placement result (idempotent)."""
+class PlacementNotDone(DomainConflict):
+    code = "placement_not_done"
+
+
+def placement_finish(*, session: StudySession) -> PlacementStep:
+    """Apply a finished placement test once: seed the course's concept states from θ and
+    complete the session (through study_session_complete: its lock, outbox row and XP).
+    Finishing again changes nothing, so practice after the placement is never undone.
+
+    Precondition: a placement session with a course. Locks the session row.
+    """
+    with transaction.atomic():
+        locked = StudySession.objects.select_for_update().get(pk=session.pk)
+        step = placement_step(session=locked)
+        if locked.completed_at is not None:
+            return step
+        if not step.done:
+            raise PlacementNotDone(
+                f"The placement test is not finished: {step.answered} answered, "
+                f"θ standard error {step.se:.2f}. Answer the next item first."
+            )
+        _concept_states_seed(session=locked, theta=step.theta, se=step.se)
+        study_session_complete(session=locked)
+    return step
+
+
+def _concept_states_seed(*, session: StudySession, theta: float, se: float) -> None:
+    """Seed every concept of the course from the placement result."""
+    items = _course_items(session.course)
     by_concept: dict = {}
     for a, b, c, concepts in items.values():
         for concept_id in concepts:
             by_concept.setdefault(concept_id, []).append((a, b, c))
-    with transaction.atomic():
-        for concept_id, params in by_concept.items():
-            a, b, c = (np.array([p[i] for p in params], dtype=float) for i in range(3))
-            prior = float(np.clip(np.mean(p_correct(theta, a, b, c)), 0.01, 0.99))
-            LearnerConceptState.objects.update_or_create(
-                learner=session.learner,
-                concept_id=concept_id,
-                archived_in=None,
-                defaults={"theta": theta, "theta_se": se, "p_known": prior},
-            )
-        if session.completed_at is None:
-            session.completed_at = timezone.now()
-            session.save(update_fields=["completed_at"])
+    for concept_id, params in by_concept.items():
+        a, b, c = (np.array([p[i] for p in params], dtype=float) for i in range(3))
+        prior = float(np.clip(np.mean(p_correct(theta, a, b, c)), 0.01, 0.99))
+        LearnerConceptState.objects.update_or_create(
+            learner=session.learner,
+            concept_id=concept_id,
+            archived_in=None,
+            defaults={"theta": theta, "theta_se": se, "p_known": prior},
+        )

@@ -9,6 +9,7 @@ from rest_framework.test import APIClient
 
 from apps.accounts.models import User
 from apps.learning.models import Attempt
+from apps.learning.services.sessions import study_session_start
 from apps.legacy_sync.flags import learner_bucket, learner_cohort, sync_flags_update
 from apps.legacy_sync.models import CohortAssignment, ShadowRead
 from apps.legacy_sync.progress_reads import progress_read
@@ -82,10 +83,14 @@ def test_next_items_leave_out_what_the_learner_just_practised_in_an_open_v1_sess
     v1_attempt_insert(user_id=int(learner.legacy_key), bit_id=int(card.legacy_key[4:]),
                       session_id=session_id)  # fmt: skip
 
-    # when they open v2 and ask what to study next (before any beat pull)
-    response = api_for(learner).get(f"/api/v1/scheduler/next/?course={course.pk}&limit=50")
+    # when they open v2, start a session and ask what to study next (before any beat pull)
+    client = api_for(learner)
+    started = client.post("/api/v1/sessions/", {"course": str(course.pk)}, format="json")
+    assert started.status_code == 201
+    response = client.get(f"/api/v1/scheduler/next/?course={course.pk}&limit=50")
 
-    # then the v1 session and attempt are in v2 already, and the bit's card is not offered
+    # then the session start pulled the v1 session and attempt, and the bit's card is not
+    # offered (the GET itself only reads)
     assert response.status_code == 200
     offered = {item["atom"]["id"] for item in response.json()["items"]}
     assert offered and str(card.pk) not in offered
@@ -105,6 +110,10 @@ def test_cohorts_are_deterministic_and_follow_the_rollout_percent(tmp_path):
         (cohort == "adaptive") == (learner_bucket(pk) < 50) for pk, cohort in cohorts.items()
     )
     assert set(cohorts.values()) == {"v1", "adaptive"}  # 30 learners: both halves present
+    assert not CohortAssignment.objects.exists()  # reading a cohort records nothing
+
+    for learner in learners:  # a session start records the assignment
+        study_session_start(learner=learner)
     assert CohortAssignment.objects.filter(cohort="adaptive").count() == sum(
         c == "adaptive" for c in cohorts.values()
     )

@@ -1,6 +1,7 @@
 import pytest
 from rest_framework.test import APIClient
 
+from apps.learning.models import StudySession, XPEvent
 from apps.scheduler.models import LearnerConceptState
 from apps.scheduler.placement import PLACEMENT_MAX_ITEMS
 from tests.accounts.factories import UserFactory
@@ -8,6 +9,8 @@ from tests.content.factories import make_atom
 from tests.curriculum.factories import ConceptFactory, CourseFactory
 
 pytestmark = pytest.mark.django_db
+
+FINISH = "/api/v1/scheduler/placement/finish/"
 
 
 @pytest.fixture
@@ -40,6 +43,9 @@ def run_placement(client, session_id, answer_correctly) -> dict:
     for _ in range(PLACEMENT_MAX_ITEMS + 1):
         step = client.get(f"/api/v1/scheduler/placement/next/?session={session_id}").json()
         if step["done"]:
+            finished = client.post(FINISH, {"session": session_id}, format="json")
+            assert finished.status_code == 200, finished.content
+            assert finished.json() == step
             return step
         atom = step["atom"]
         assert "answer" not in atom
@@ -108,3 +114,37 @@ def test_placement_needs_your_own_placement_session(course_with_items):
     assert other.get(f"/api/v1/scheduler/placement/next/?session={session_id}").status_code == 404
     practice = owner.post("/api/v1/sessions/", {"kind": "practice"}, format="json").json()["id"]
     assert owner.get(f"/api/v1/scheduler/placement/next/?session={practice}").status_code == 404
+
+
+def test_the_placement_finishes_through_a_post_and_only_once(course_with_items):
+    # given a learner half way through a placement test
+    course, _ = course_with_items
+    learner = UserFactory()
+    client = APIClient()
+    client.force_authenticate(learner)
+    session_id = start(client, course)
+
+    # then it cannot be finished early, and reading the next item writes nothing
+    early = client.post(FINISH, {"session": session_id}, format="json")
+    assert early.status_code == 409 and early.json()["error"]["code"] == "placement_not_done"
+    client.get(f"/api/v1/scheduler/placement/next/?session={session_id}")
+    assert not LearnerConceptState.objects.filter(learner=learner).exists()
+
+    # when it is finished, the session completes with its XP
+    result = run_placement(client, session_id, answer_correctly=lambda atom: True)
+    session = StudySession.objects.get(pk=session_id)
+    assert session.completed_at is not None
+    assert XPEvent.objects.filter(session=session, reason="session_complete").count() == 1
+    seeded = {s.concept_id: s.theta for s in LearnerConceptState.objects.filter(learner=learner)}
+    assert all(theta == pytest.approx(result["theta"], abs=1e-3) for theta in seeded.values())
+
+    # and practice after it is never undone by later requests
+    LearnerConceptState.objects.filter(learner=learner).update(theta=0.25)
+    for _ in range(2):
+        client.get(f"/api/v1/scheduler/placement/next/?session={session_id}")
+        assert client.post(FINISH, {"session": session_id}, format="json").status_code == 200
+    thetas = set(
+        LearnerConceptState.objects.filter(learner=learner).values_list("theta", flat=True)
+    )
+    assert thetas == {0.25}
+    assert XPEvent.objects.filter(session=session, reason="session_complete").count() == 1

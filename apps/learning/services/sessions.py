@@ -4,7 +4,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from apps.core.sync_port import rows_changed
+from apps.core.sync_port import learner_session_started, rows_changed
 
 from ..models import StudySession, XPEvent, XPReason
 from .client_clock import client_time_problem
@@ -35,6 +35,7 @@ def study_session_start(
     with transaction.atomic():
         session.save()
         rows_changed(entity="sessions", ids=[session.pk])
+        transaction.on_commit(lambda: learner_session_started(learner))
     return session
 
 
