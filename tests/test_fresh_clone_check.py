@@ -32,9 +32,9 @@ def test_a_read_beside_the_clone_fails_naming_the_path(clone):
         f'101 openat(AT_FDCWD, "{clone}/manage.py", O_RDONLY|O_CLOEXEC) = 3\n'
         f'101 newfstatat(AT_FDCWD, "/usr/lib/x86_64-linux-gnu/libz.so.1", {{...}}, 0) = 0\n'
         f'101 newfstatat(AT_FDCWD, "{clone.parent}", {{...}}, 0) = 0\n'
-        f'101 openat(AT_FDCWD, "{clone.parent}/shared/legacy/schema.sqlite.sql", O_RDONLY) '
+        f'101 openat(AT_FDCWD, "{clone.parent}/sibling/legacy/schema.sqlite.sql", O_RDONLY) '
         "= -1 ENOENT (No such file or directory)\n"
-        '[pid   102] stat("../shared/data/anki-review-log.csv", 0x7ffd) = -1 ENOENT\n'
+        '[pid   102] stat("../sibling/data/anki-review-log.csv", 0x7ffd) = -1 ENOENT\n'
         '101 openat(AT_FDCWD, "/home/someone/notes.txt", O_RDONLY) = 4\n'
     )
 
@@ -42,8 +42,8 @@ def test_a_read_beside_the_clone_fails_naming_the_path(clone):
 
     assert result.returncode == 1
     assert result.stderr.splitlines() == [
-        f"read outside the clone: {clone.parent}/shared/legacy/schema.sqlite.sql",
-        f"read outside the clone: {clone.parent}/shared/data/anki-review-log.csv",
+        f"read outside the clone: {clone.parent}/sibling/legacy/schema.sqlite.sql",
+        f"read outside the clone: {clone.parent}/sibling/data/anki-review-log.csv",
         "read outside the clone: /home/someone/notes.txt",
     ]
 
@@ -65,10 +65,10 @@ def test_reads_inside_the_clone_and_of_the_system_pass(clone):
 @pytest.mark.skipif(not shutil.which("strace"), reason="strace is not installed")
 def test_a_real_traced_process_reading_beside_the_clone_is_caught(clone):
     # given a file beside the clone, and a process in the clone that reads it
-    (clone.parent / "shared").mkdir()
-    (clone.parent / "shared" / "schema.sql").write_text("CREATE TABLE t (id int);")
+    (clone.parent / "sibling").mkdir()
+    (clone.parent / "sibling" / "schema.sql").write_text("CREATE TABLE t (id int);")
     log = clone.parent.parent / f"{clone.parent.name}.trace"
-    program = "open('../shared/schema.sql').read(); open('inside.txt', 'w').write('x')"
+    program = "open('../sibling/schema.sql').read(); open('inside.txt', 'w').write('x')"
 
     traced = subprocess.run(  # noqa: S603
         [shutil.which("strace"), "-f", "-qq", "-s", "4096", "-e", "trace=%file", "-o", str(log),
@@ -81,4 +81,4 @@ def test_a_real_traced_process_reading_beside_the_clone_is_caught(clone):
     result = judge(log, clone)
 
     assert result.returncode == 1
-    assert f"read outside the clone: {clone.parent}/shared/schema.sql" in result.stderr
+    assert f"read outside the clone: {clone.parent}/sibling/schema.sql" in result.stderr
