@@ -7,7 +7,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from .mfa import mfa_reset
 from .models import User, normalize_email_address
-from .services import user_tokens_revoke
+from .services import user_tokens_revoke, user_update_profile
 
 
 class UserCreationAdminForm(BaseUserCreationForm):
@@ -92,6 +92,10 @@ class UserAdmin(DjangoUserAdmin):
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
+        if change and {"display_name", "timezone"} & set(form.changed_data):
+            # The profile goes through its service, as from the API: its checks, and the row
+            # v1 needs while dual write is on (else v1's old value would come back on a pull).
+            user_update_profile(user=obj, display_name=obj.display_name, timezone=obj.timezone)
         if change and "is_active" in form.changed_data and not obj.is_active:
             user_tokens_revoke(user=obj)  # reactivating later must not revive old tokens
 

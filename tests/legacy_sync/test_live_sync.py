@@ -311,3 +311,33 @@ def test_v1_profile_and_bit_edits_reach_v2_unless_v2_has_an_edit_on_its_way(tmp_
     outbox_drain()
     [(name,)] = v1("SELECT display_name FROM users WHERE id = %s", [int(other.legacy_key)])
     assert name == "Edited in v2"
+
+
+def test_a_display_name_edited_in_the_admin_reaches_v1_and_is_not_pulled_back(tmp_path):
+    # given a migrated learner, dual write on, and an admin editing them
+    from django.test import Client
+
+    from tests.accounts.factories import UserFactory
+
+    synced_world(tmp_path)
+    learner = legacy_learner()
+    admin = Client()
+    admin.force_login(UserFactory(is_staff=True, is_superuser=True))
+    form = {"email": learner.email, "display_name": "Renamed in the admin",
+            "timezone": learner.timezone, "is_active": "on",
+            "date_joined_0": "2026-01-01", "date_joined_1": "00:00:00"}  # fmt: skip
+
+    # when the admin saves the change form
+    response = admin.post(f"/admin/accounts/user/{learner.pk}/change/", form)
+
+    # then the same outbox row as the API's profile edit is written, v1 gets the name on the
+    # next sync, and a pull does not bring v1's old value back
+    assert response.status_code == 302, response.content[:500]
+    assert OutboxEntry.objects.filter(entity="users", v2_id=str(learner.pk)).count() == 1
+    call_command("legacy_sync_once")
+    from apps.legacy_sync.pull import profile_changes_pull
+
+    profile_changes_pull(force=True)
+    [(v1_name,)] = v1("SELECT display_name FROM users WHERE id = %s", [int(learner.legacy_key)])
+    learner.refresh_from_db()
+    assert v1_name == learner.display_name == "Renamed in the admin"
