@@ -1,13 +1,12 @@
 from django import forms
 from django.contrib import admin
-from django.core.exceptions import ValidationError
 from django.db.models import Count
 from django.forms.models import BaseInlineFormSet
 from django.utils.html import format_html, format_html_join
 
 from .models import Concept, ConceptPrerequisite, Course, Misconception, Unit
 from .selectors import curriculum_report
-from .services import prerequisite_cycle_check
+from .services import concept_prerequisites_check, concept_prerequisites_set
 
 
 class UnitInline(admin.TabularInline):
@@ -87,26 +86,22 @@ class UnitAdmin(admin.ModelAdmin):
 
 
 class PrerequisiteInlineFormSet(BaseInlineFormSet):
-    """Rejects a set of prerequisites that would close a cycle, naming the cycle."""
+    """The concept's prerequisites, checked by the service's rules (a cycle is named) and
+    saved by the service (ConceptAdmin.save_formset), never by the formset itself."""
 
-    def clean(self):
-        super().clean()
-        if any(self.errors):
-            return
-        chosen = [
+    def chosen(self) -> list:
+        return [
             form.cleaned_data["prerequisite"]
             for form in self.forms
             if form.cleaned_data
             and not form.cleaned_data.get("DELETE")
             and form.cleaned_data.get("prerequisite")
         ]
-        foreign = [p.text for p in chosen if p.course_id != self.instance.course_id]
-        if foreign:
-            raise ValidationError(
-                f"Prerequisites must be in the same course: {', '.join(foreign)}."
-            )
-        if not self.instance._state.adding:  # nothing depends on a new concept yet
-            prerequisite_cycle_check(concept=self.instance, prerequisite_ids=[p.pk for p in chosen])
+
+    def clean(self):
+        super().clean()
+        if not any(self.errors):
+            concept_prerequisites_check(concept=self.instance, prerequisites=self.chosen())
 
 
 class PrerequisiteInline(admin.TabularInline):
@@ -150,6 +145,14 @@ class ConceptAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("units", "prerequisites")
+
+    def save_formset(self, request, form, formset, change):
+        if isinstance(formset, PrerequisiteInlineFormSet):
+            concept_prerequisites_set(concept=form.instance, prerequisites=formset.chosen())
+            # What formset.save() would have set, for the admin's change message.
+            formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+        else:
+            super().save_formset(request, form, formset, change)
 
     @admin.display(description="Units")
     def unit_list(self, concept):

@@ -35,8 +35,10 @@ def prerequisite_cycle_check(*, concept: Concept, prerequisite_ids: Iterable) ->
         raise PrerequisiteCycleError([names[pk] for pk in cycle])
 
 
-def concept_prerequisites_set(*, concept: Concept, prerequisites: Iterable[Concept]) -> Concept:
-    """Replace ``concept``'s prerequisites, rejecting cycles and cross-course links."""
+def concept_prerequisites_check(*, concept: Concept, prerequisites: Iterable[Concept]) -> None:
+    """The rules a set of prerequisites must meet: the same course as ``concept``, and no
+    cycle (a concept not saved yet has no dependents, so it cannot close one). Forms call it
+    to show the error; ``concept_prerequisites_set`` calls it again under its lock."""
     prerequisites = list(prerequisites)
     foreign = [p.text for p in prerequisites if p.course_id != concept.course_id]
     if foreign:
@@ -45,6 +47,13 @@ def concept_prerequisites_set(*, concept: Concept, prerequisites: Iterable[Conce
             code="prerequisite_other_course",
             params={"names": ", ".join(foreign)},
         )
+    if not concept._state.adding:
+        prerequisite_cycle_check(concept=concept, prerequisite_ids=[p.pk for p in prerequisites])
+
+
+def concept_prerequisites_set(*, concept: Concept, prerequisites: Iterable[Concept]) -> Concept:
+    """Replace ``concept``'s prerequisites, rejecting cycles and cross-course links."""
+    prerequisites = list(prerequisites)
     with transaction.atomic():
         # Lock the course's edges so two editors cannot each add half of a cycle.
         list(
@@ -52,7 +61,7 @@ def concept_prerequisites_set(*, concept: Concept, prerequisites: Iterable[Conce
             .filter(concept__course_id=concept.course_id)
             .order_by("pk")
         )
-        prerequisite_cycle_check(concept=concept, prerequisite_ids=[p.pk for p in prerequisites])
+        concept_prerequisites_check(concept=concept, prerequisites=prerequisites)
         ConceptPrerequisite.objects.filter(concept=concept).exclude(
             prerequisite__in=prerequisites
         ).delete()

@@ -106,3 +106,37 @@ def test_learners_cannot_open_the_curriculum_admin(client):
     response = client.get(reverse("admin:curriculum_course_changelist"))
 
     assert response.status_code == 302
+
+
+def test_admin_prerequisites_are_saved_by_the_service(client, monkeypatch):
+    # given a concept with one prerequisite, edited in the admin to have another instead (by
+    # a superuser: removing a prerequisite needs the delete permission)
+    from apps.curriculum import admin as curriculum_admin
+
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    calls = []
+    real = curriculum_admin.concept_prerequisites_set
+
+    def spy(**kwargs):
+        calls.append(kwargs)
+        return real(**kwargs)
+
+    monkeypatch.setattr(curriculum_admin, "concept_prerequisites_set", spy)
+    course = CourseFactory()
+    letters, sounds, words = (ConceptFactory(course=course, text=t)
+                              for t in ("Letters", "Sounds", "Words"))  # fmt: skip
+    concept_prerequisites_set(concept=words, prerequisites=[letters])
+    data = _concept_post(words, [letters, sounds]) | {
+        "prerequisite_links-INITIAL_FORMS": "1",
+        "prerequisite_links-0-id": str(ConceptPrerequisite.objects.get(concept=words).pk),
+        "prerequisite_links-0-concept": str(words.pk),
+        "prerequisite_links-0-DELETE": "on",
+        "prerequisite_links-1-concept": str(words.pk),
+    }
+
+    response = client.post(reverse("admin:curriculum_concept_change", args=[words.pk]), data)
+
+    # then the service made the change (under its lock), with the deleted one left out
+    assert response.status_code == 302, response.content[:500]
+    assert [call["concept"] for call in calls] == [words]
+    assert list(words.prerequisites.all()) == [sounds]
