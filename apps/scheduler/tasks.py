@@ -1,8 +1,12 @@
 from celery import shared_task
 
+from apps.core.dispatch import RETRY_ON_TRANSIENT
 
-@shared_task(name="scheduler.irt_calibrate_course", ignore_result=True)
+
+@shared_task(name="scheduler.irt_calibrate_course", ignore_result=True, **RETRY_ON_TRANSIENT)
 def irt_calibrate_course_task(course_id: str, model: str = "2pl", **kwargs) -> None:
+    """Calibrate one course's item parameters from its attempts. A redelivery or retry
+    calibrates again from the same attempts: the same parameters."""
     from apps.curriculum.models import Course
 
     from .calibration import course_items_calibrate
@@ -12,8 +16,10 @@ def irt_calibrate_course_task(course_id: str, model: str = "2pl", **kwargs) -> N
         course_items_calibrate(course, model)
 
 
-@shared_task(name="scheduler.irt_calibrate_all", ignore_result=True)
+@shared_task(name="scheduler.irt_calibrate_all", ignore_result=True, **RETRY_ON_TRANSIENT)
 def irt_calibrate_all_task(**kwargs) -> None:
+    """Queue a calibration per published course (the daily beat). A redelivery queues them
+    again; each is idempotent."""
     from apps.curriculum.models import Course
 
     for course_id in Course.objects.filter(is_published=True).values_list("pk", flat=True):
