@@ -142,3 +142,22 @@ def test_learners_are_unaffected(api_client):
 
     assert api_client.get("/api/v1/me/").status_code == 200
     assert not TOTPDevice.objects.exists()
+
+
+def test_new_recovery_codes_replace_the_old_ones():
+    staff = UserFactory(is_staff=True, is_superuser=True)
+    browser = password_login(staff)
+    old_codes = enrol(browser, staff)
+
+    index = browser.get(INDEX).content.decode()
+    page = browser.get("/admin/mfa/recovery-codes/").content.decode()
+    regenerated = browser.post("/admin/mfa/recovery-codes/").content.decode()
+    new_codes = re.findall(r"<li><code>(\w+)</code></li>", regenerated)
+
+    assert 'href="/admin/mfa/recovery-codes/"' in index
+    assert "You have 10 unused recovery codes" in page
+    assert len(new_codes) == 10 and not set(new_codes) & set(old_codes)
+    later = password_login(staff)
+    assert later.post(MFA, {"code": old_codes[0], "next": INDEX}).status_code == 200  # refused
+    time.sleep(1.1)  # the wrong code made the devices wait a second
+    assert later.post(MFA, {"code": new_codes[0], "next": INDEX}).status_code == 302
