@@ -47,7 +47,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 MAX_EXAMPLES = int(os.environ.get("API_FUZZ_MAX_EXAMPLES", "100"))
 # Per staff role: each role runs every operation too, so fewer examples each.
-STAFF_MAX_EXAMPLES = int(os.environ.get("API_FUZZ_STAFF_MAX_EXAMPLES", "10"))
+STAFF_MAX_EXAMPLES = int(os.environ.get("API_FUZZ_STAFF_MAX_EXAMPLES", "5"))
 CHECKS = [
     not_a_server_error,
     status_code_conformance,

@@ -158,12 +158,14 @@ def world(live_api):
     draft = make_atom("mcq", concept=concept, title="Draft", status="draft", by=author)
     learner = UserFactory()
     session = study_session_start(learner=learner, course=course)
+    placement = study_session_start(learner=learner, course=course, kind="placement")
     world = {
         "base": live_api,
         "course": str(course.pk),
         "atom": str(atom.pk),
         "draft": str(draft.pk),
         "session": str(session.pk),
+        "placement": str(placement.pk),
         "learner": learner,
     }
     world["learner_token"] = _token(live_api, learner)
@@ -216,6 +218,7 @@ def _operations(world: dict) -> dict:
             },
         ),
         f"POST /api/v1/sessions/{world['session']}/complete/": ("learner", {"completed_at": now}),
+        "POST /api/v1/scheduler/placement/finish/": ("learner", {"session": world["placement"]}),
     }
 
 
