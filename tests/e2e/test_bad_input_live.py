@@ -131,9 +131,9 @@ def _wait_for(base: str, server: subprocess.Popen, log_path: Path) -> None:
         if server.poll() is not None:
             pytest.fail(f"gunicorn exited:\n{log_path.read_text()[-3000:]}")
         try:
-            if requests.get(f"{base}/healthz", timeout=2).status_code == 200:
+            if requests.get(f"{base}/healthz", timeout=10).status_code == 200:
                 return
-        except requests.ConnectionError:
+        except requests.RequestException:  # not listening yet, or workers still booting
             time.sleep(0.2)
     pytest.fail(f"gunicorn did not answer /healthz:\n{log_path.read_text()[-3000:]}")
 
