@@ -3,6 +3,7 @@ with fast hashing and eager Celery. Integration tests switch eager mode off and 
 worker (tests/conftest.py)."""
 
 import os
+from pathlib import Path
 
 from .local_secret import local_secret_key
 
@@ -23,6 +24,8 @@ if REDIS_URL:
 # that Django shares between the test and the live server's threads, and two threads on one
 # SQLite connection can block each other for good (the browser journeys poll while a request
 # runs). A file gives every thread its own connection, with WAL and the busy timeout.
+# TEST_SQLITE_DIR lets two suites run side by side on one checkout.
+_test_sqlite_dir = Path(env("TEST_SQLITE_DIR", default=str(VAR_DIR)))  # noqa: F405
 for _alias, _database in DATABASES.items():  # noqa: F405
     if _database["ENGINE"] == "django.db.backends.sqlite3":
-        _database["TEST"] = {"NAME": str(VAR_DIR / f"test_{_alias}.sqlite3")}  # noqa: F405
+        _database["TEST"] = {"NAME": str(_test_sqlite_dir / f"test_{_alias}.sqlite3")}
