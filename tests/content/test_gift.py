@@ -8,13 +8,9 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from apps.content.atom_types import OptionData, get_atom_type
-from apps.content.interchange.gift import (
-    GiftItem,
-    export_gift,
-    generated_external_id,
-    normalise_record,
-    parse_gift,
-)
+from apps.content.interchange.gift.export import export_gift
+from apps.content.interchange.gift.normalise import generated_external_id, normalise_record
+from apps.content.interchange.gift.parse import GiftItem, parse_gift
 
 ROUND_TRIP_FIELDS = ("external_id", "title", "atom_type", "content", "grading_logic", "options")
 
