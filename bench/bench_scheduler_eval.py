@@ -14,9 +14,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from apps.scheduler.evaluation import (  # noqa: E402
+from apps.scheduler.evaluation.metrics import format_table  # noqa: E402
+from apps.scheduler.evaluation.replay import (  # noqa: E402
     evaluate_replay,
-    format_table,
     load_anki_log,
     replay_predictions,
 )

@@ -14,25 +14,27 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from apps.scheduler.algorithms.fsrs_adapter import fsrs_retrievability, fsrs_review
-from apps.scheduler.evaluation import (
+from apps.scheduler.evaluation.metrics import (
+    ModelScore,
+    auc,
+    format_table,
+    log_loss,
+    mae,
+    rmse_bins,
+)
+from apps.scheduler.evaluation.replay import (
     CONSTANT,
     FSRS,
     LEITNER,
     MODELS,
     SM2,
-    ModelScore,
-    auc,
     evaluate_log,
     evaluate_replay,
-    format_table,
     load_anki_log,
-    log_loss,
-    mae,
     replay_predictions,
-    rmse_bins,
     running_mean_baseline,
-    simulate_reviews,
 )
+from apps.scheduler.evaluation.simulation import simulate_reviews
 from apps.scheduler.management.commands.scheduler_evaluate import default_csv
 
 REAL_LOG = Path(settings.BASE_DIR) / "data" / "anki-review-log.csv"

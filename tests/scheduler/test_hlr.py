@@ -18,7 +18,7 @@ from apps.scheduler.algorithms.hlr import (
     hlr_target_half_life,
     hlr_train,
 )
-from apps.scheduler.evaluation import hlr_recovery, simulate_reviews
+from apps.scheduler.evaluation.simulation import hlr_recovery, simulate_reviews
 
 
 def test_recall_reference_values():

@@ -7,12 +7,8 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from apps.scheduler.evaluation import (
-    evaluate_replay,
-    format_table,
-    load_anki_log,
-    replay_predictions,
-)
+from apps.scheduler.evaluation.metrics import format_table
+from apps.scheduler.evaluation.replay import evaluate_replay, load_anki_log, replay_predictions
 
 DAY_SCALE = 1.0
 

@@ -1,7 +1,4 @@
-"""Offline evaluation of the memory models on a review log, and simulated learners.
-
-Pure numpy + csv (no Django), so it runs from the management command, the benchmark and the
-tests alike.
+"""Replay of a review log through the memory models (pure numpy + csv).
 
 Replay protocol (:func:`replay_predictions`)
     Reviews are replayed in time order. For every review of a card that has been reviewed
@@ -34,25 +31,10 @@ Scopes
     report all predicted reviews and the day-scale ones (≥ 1 day): in an Anki log about half
     the repeat reviews are same-day learning steps minutes apart, where every forgetting curve
     predicts near-certain recall, yet more than a quarter of them fail.
-
-Simulated learners (:func:`simulate_reviews`, :func:`hlr_recovery`)
-    Outcomes are drawn from a known HLR memory model; fitting HLR on them recovers θ and the
-    half-lives (Pearson r ≈ 0.9997 on the default simulation).
-
-Metrics (:func:`evaluate_predictions`)
-    log loss    mean −[y ln p + (1 − y) ln(1 − p)], p clipped to [10⁻⁶, 1 − 10⁻⁶].
-    RMSE (bins) predictions are binned into ``n_bins`` equal-width bins of predicted
-                probability; per bin the mean prediction is compared with the mean outcome
-                and the squared gaps are averaged weighted by bin size:
-                √(Σ_b n_b (p̄_b − ȳ_b)² / N). (srs-benchmark's RMSE(bins) bins reviews by
-                interval, review count and lapses instead; both measure calibration.)
-    AUC         the Mann–Whitney rank statistic; tied predictions get their average rank.
-    MAE         mean |p − y|.
 """
 
 import csv
-import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -68,16 +50,13 @@ from apps.scheduler.algorithms.hlr import (
     hlr_train,
 )
 from apps.scheduler.algorithms.sm2 import SM2State, sm2_review
+from apps.scheduler.evaluation.metrics import ModelScore, evaluate_predictions
 
 SECONDS_PER_DAY = 86400.0
 ANKI_TO_SM2_QUALITY = {1: 2, 2: 3, 3: 4, 4: 5}
 FSRS, HLR, SM2, LEITNER, PIMSLEUR = "FSRS-6 (default)", "HLR", "SM-2", "Leitner", "Pimsleur"
 CONSTANT = "Constant (running mean)"
 MODELS = (FSRS, HLR, SM2, LEITNER, PIMSLEUR, CONSTANT)
-EPS = 1e-6
-
-
-# --------------------------------------------------------------------------- the review log
 
 
 @dataclass
@@ -124,99 +103,6 @@ def load_anki_log(path: str | Path, limit: int | None = None) -> ReviewLog:
     if np.any((log.rating < 1) | (log.rating > 4)):
         raise ValueError("review_rating must be 1..4 (Anki Again/Hard/Good/Easy)")
     return log
-
-
-# ------------------------------------------------------------------------------- metrics
-
-
-def log_loss(y, p) -> float:
-    y = np.asarray(y, dtype=float)
-    p = np.clip(np.asarray(p, dtype=float), EPS, 1.0 - EPS)
-    return float(-np.mean(y * np.log(p) + (1.0 - y) * np.log(1.0 - p)))
-
-
-def rmse_bins(y, p, n_bins: int = 20) -> float:
-    """√(Σ_b n_b (mean prediction_b − mean outcome_b)² / N) over equal-width prediction bins."""
-    y = np.asarray(y, dtype=float)
-    p = np.clip(np.asarray(p, dtype=float), 0.0, 1.0)
-    if y.size == 0:
-        return float("nan")
-    bins = np.minimum((p * n_bins).astype(int), n_bins - 1)
-    counts = np.bincount(bins, minlength=n_bins)
-    used = counts > 0
-    mean_p = np.bincount(bins, weights=p, minlength=n_bins)[used] / counts[used]
-    mean_y = np.bincount(bins, weights=y, minlength=n_bins)[used] / counts[used]
-    return float(np.sqrt(np.sum(counts[used] * (mean_p - mean_y) ** 2) / y.size))
-
-
-def _average_ranks(values: np.ndarray) -> np.ndarray:
-    order = np.argsort(values, kind="mergesort")
-    ordered = values[order]
-    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
-    ends = np.r_[starts[1:], ordered.size]
-    average = (starts + ends + 1) / 2.0  # 1-based average rank of each tie group
-    ranks = np.empty(values.size)
-    ranks[order] = np.repeat(average, ends - starts)
-    return ranks
-
-
-def auc(y, p) -> float:
-    """ROC AUC as the Mann–Whitney U statistic; ties count one half. NaN without both classes."""
-    y = np.asarray(y, dtype=float) > 0.5
-    p = np.asarray(p, dtype=float)
-    n_pos, n_neg = int(y.sum()), int((~y).sum())
-    if n_pos == 0 or n_neg == 0:
-        return float("nan")
-    ranks = _average_ranks(p)
-    return float((ranks[y].sum() - n_pos * (n_pos + 1) / 2.0) / (n_pos * n_neg))
-
-
-def mae(y, p) -> float:
-    return float(np.mean(np.abs(np.asarray(p, dtype=float) - np.asarray(y, dtype=float))))
-
-
-@dataclass(frozen=True)
-class ModelScore:
-    model: str
-    n: int
-    log_loss: float
-    rmse_bins: float
-    auc: float
-    mae: float
-
-    def as_dict(self) -> dict:
-        return {
-            k: (None if isinstance(v, float) and math.isnan(v) else v)
-            for k, v in asdict(self).items()
-        }
-
-
-def evaluate_predictions(model: str, y, p, n_bins: int = 20) -> ModelScore:
-    return ModelScore(
-        model=model,
-        n=int(np.asarray(y).size),
-        log_loss=log_loss(y, p),
-        rmse_bins=rmse_bins(y, p, n_bins),
-        auc=auc(y, p),
-        mae=mae(y, p),
-    )
-
-
-def format_table(scores: list[ModelScore]) -> str:
-    """A Markdown table, one row per model (lower is better except AUC)."""
-    lines = [
-        "| Model | Reviews | Log loss ↓ | RMSE (bins) ↓ | AUC ↑ | MAE ↓ |",
-        "|---|---:|---:|---:|---:|---:|",
-    ]
-    for s in scores:
-        lines.append(
-            f"| {s.model} | {s.n} | {s.log_loss:.4f} | {s.rmse_bins:.4f} | {s.auc:.4f} "
-            f"| {s.mae:.4f} |"
-        )
-    return "\n".join(lines)
-
-
-# -------------------------------------------------------------------------------- replay
 
 
 @dataclass
@@ -353,108 +239,3 @@ def evaluate_log(
         log = log.head(limit)
     replay = replay_predictions(log, retrain_every=retrain_every)
     return evaluate_replay(replay, min_elapsed_days=min_elapsed_days, n_bins=n_bins)
-
-
-# ---------------------------------------------------------------------- simulated learners
-
-DEFAULT_SIMULATION_THETA = (1.0, -0.6, 0.5)  # √(1+correct), √(1+wrong), bias
-
-
-@dataclass
-class SimulatedReviews:
-    """Reviews drawn from a known HLR memory model, one row per review."""
-
-    learner: np.ndarray
-    item: np.ndarray
-    X: np.ndarray  # HLR features at review time (with item indicators if θ has them)
-    delta_days: np.ndarray
-    recalled: np.ndarray  # 0/1 (or fraction correct when trials > 1)
-    p_true: np.ndarray
-    half_life_true: np.ndarray
-
-
-def simulate_reviews(
-    n_learners: int,
-    n_items: int,
-    true_theta=DEFAULT_SIMULATION_THETA,
-    seed: int = 0,
-    reviews_per_item: int = 8,
-    min_gap_days: float = 0.02,
-    max_gap_days: float = 60.0,
-    trials: int = 1,
-) -> SimulatedReviews:
-    """Every learner reviews every item ``reviews_per_item`` times.
-
-    Gaps are log-uniform in [min_gap_days, max_gap_days]; at each review the true half-life is
-    h = 2^(θ·x) for the learner's history x of that item, recall is p = 2^(−Δ/h) and the
-    outcome is Binomial(trials, p)/trials (a Bernoulli draw for ``trials=1``). If ``true_theta``
-    has 3 + n_items entries the last n_items are per-item (concept) effects.
-    """
-    theta = np.asarray(true_theta, dtype=float)
-    if theta.shape[0] not in (3, 3 + n_items):
-        raise ValueError("true_theta needs 3 or 3 + n_items entries")
-    with_items = theta.shape[0] == 3 + n_items
-    rng = np.random.default_rng(seed)
-    pairs = n_learners * n_items
-    learner = np.repeat(np.arange(n_learners), n_items)
-    item = np.tile(np.arange(n_items), n_learners)
-    correct, wrong = np.zeros(pairs), np.zeros(pairs)
-    parts = {k: [] for k in ("X", "delta", "y", "p", "h")}
-    for _ in range(reviews_per_item):
-        X = hlr_features(correct, wrong, item if with_items else None, n_items if with_items else 0)
-        h = hlr_half_life(X, theta)
-        delta = np.exp(rng.uniform(np.log(min_gap_days), np.log(max_gap_days), pairs))
-        p = hlr_recall(delta, h)
-        successes = rng.binomial(trials, p)
-        correct += successes
-        wrong += trials - successes
-        for key, value in zip(parts, (X, delta, successes / trials, p, h), strict=True):
-            parts[key].append(value)
-    return SimulatedReviews(
-        learner=np.tile(learner, reviews_per_item),
-        item=np.tile(item, reviews_per_item),
-        X=np.vstack(parts["X"]),
-        delta_days=np.concatenate(parts["delta"]),
-        recalled=np.concatenate(parts["y"]),
-        p_true=np.concatenate(parts["p"]),
-        half_life_true=np.concatenate(parts["h"]),
-    )
-
-
-@dataclass(frozen=True)
-class HLRRecovery:
-    true_theta: np.ndarray
-    fitted_theta: np.ndarray
-    half_life_correlation: float  # Pearson, fitted vs true half-lives of the simulated reviews
-    n_reviews: int
-
-
-def hlr_recovery(
-    n_learners: int = 100,
-    n_items: int = 10,
-    true_theta=DEFAULT_SIMULATION_THETA,
-    seed: int = 0,
-    alpha: float = 0.0,
-    l2: float = 1e-4,
-    epochs: int = 300,
-) -> HLRRecovery:
-    """Simulate learners from ``true_theta``, fit HLR on their binary outcomes, compare.
-
-    The fit uses α = 0 and λ = 10⁻⁴. With binary outcomes the paper's half-life target
-    h = −Δ/log₂(p) is degenerate: p is clipped to 0.9999 or 0.0001, so every recall asks for
-    the 274-day ceiling and every lapse for Δ/13.3, and with α = 0.01 that term outweighs the
-    recall term (on the default simulation the paper's α = 0.01, λ = 0.1 give
-    θ ≈ (0.35, 0.01, 6.6) and a half-life correlation of 0.85, against θ ≈ (1.06, −0.67, 0.47)
-    and 0.9997 here). λ = 0.1 on the mean loss likewise shrinks θ towards 0 (correlation 0.5).
-    """
-    sim = simulate_reviews(n_learners, n_items, true_theta, seed=seed)
-    model = hlr_train(
-        sim.X, sim.delta_days, sim.recalled, alpha=alpha, l2=l2, epochs=epochs, seed=seed
-    )
-    fitted = model.half_life(sim.X)
-    return HLRRecovery(
-        true_theta=np.asarray(true_theta, dtype=float),
-        fitted_theta=model.theta,
-        half_life_correlation=float(np.corrcoef(fitted, sim.half_life_true)[0, 1]),
-        n_reviews=int(sim.recalled.size),
-    )
