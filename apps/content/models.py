@@ -5,7 +5,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 
-from apps.core.models import OriginTracked, origin_unique_constraint
+from apps.core.models import AuditSource, OriginTracked, origin_unique_constraint
 
 from .atom_types.base import ENGAGEMENT_MODES, KNOWLEDGE_DIMENSIONS
 
@@ -284,14 +284,8 @@ class AtomMedia(models.Model):
         return f"{self.kind}: {self.file.name}"
 
 
-class RevisionSource(models.TextChoices):
-    ADMIN = "admin"
-    API = "api"
-    IMPORT = "import"
-    SYNC = "sync"
-    SCHEDULE = "schedule"
-    SYSTEM = "system"
-    LEGACY_IMPORT = "legacy_import"
+# A revision's source is the door it came through, the same set as an audit event's.
+RevisionSource = AuditSource
 
 
 class AtomRevision(models.Model):

@@ -9,17 +9,8 @@ import io
 import json
 from dataclasses import dataclass
 
-METADATA_FIELDS = (
-    "engagement_mode",
-    "element_interactivity",
-    "knowledge_dimension",
-    "difficulty",
-    "irt_a",
-    "irt_b",
-    "irt_c",
-    "estimated_time_s",
-    "schema_version",
-)
+from ..services import ATOM_METADATA_FIELDS
+
 CSV_COLUMNS = (
     "external_id",
     "title",
@@ -29,7 +20,7 @@ CSV_COLUMNS = (
     "options",
     "concepts",
     "tags",
-    *METADATA_FIELDS,
+    *ATOM_METADATA_FIELDS,
 )
 _JSON_COLUMNS = ("content", "grading_logic", "options", "concepts")
 _INT_FIELDS = ("difficulty", "estimated_time_s", "schema_version")
@@ -84,7 +75,7 @@ def records_to_csv(records: list[dict]) -> str:
         }
         for column in _JSON_COLUMNS:
             row[column] = json.dumps(record.get(column, []), ensure_ascii=False, sort_keys=True)
-        for name in METADATA_FIELDS:
+        for name in ATOM_METADATA_FIELDS:
             row[name] = record.get("metadata", {}).get(name, "")
         writer.writerow(row)
     return out.getvalue()
@@ -128,7 +119,7 @@ def _csv_row_to_record(row: dict) -> dict:
         except RecursionError:
             raise ValueError(f"Column {column!r} is nested too deeply.") from None
     metadata = {}
-    for name in METADATA_FIELDS:
+    for name in ATOM_METADATA_FIELDS:
         cell = (row.get(name) or "").strip()
         if not cell:
             continue
