@@ -4,20 +4,20 @@ legacy database is generated only while it has no v1 users, and the backfill res
 checkpoints, so running the demo again changes nothing."""
 
 from django.conf import settings
-from django.db import DatabaseError, connections, transaction
+from django.db import DatabaseError
 
 from .backfill.runner import backfill_run
 from .fixture import legacy_fixture_build
 from .selectors import conservation_report
+from .v1.gateway import v1_atomic, v1_fetch_one
 
 DEMO_SIZE = {"users": 30, "sessions": 240, "attempts": 2_400, "bits": 40}
 
 
 def _legacy_users() -> int | None:
     try:  # in a savepoint: a failed probe must not abort the caller's transaction
-        with transaction.atomic(using="legacy"), connections["legacy"].cursor() as cursor:
-            cursor.execute("SELECT COUNT(*) FROM users")
-            return cursor.fetchone()[0]
+        with v1_atomic():
+            return v1_fetch_one("SELECT COUNT(*) FROM users")[0]
     except DatabaseError:
         return None  # no v1 tables yet
 

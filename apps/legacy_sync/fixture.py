@@ -16,14 +16,14 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import numpy as np
-from django.db import connections, transaction
 
 from .schema import legacy_schema_create
+from .v1.entities import POINT_REASONS, SERIAL_TABLES
+from .v1.gateway import marks, v1_atomic, v1_cursor, v1_is_postgres
 
 APPS = ("spanish", "german")
 TIMEZONES = ("Europe/London", "Europe/Berlin", "America/New_York", "Asia/Tokyo", None)
 MISTAKE_CODES = ("GENDER_AGREEMENT", "SPELLING", "WORD_ORDER", "VERB_TENSE")
-POINT_REASONS = ("lesson_complete", "streak_bonus", "mastery_bonus")
 EPOCH = datetime(2025, 5, 1)  # 18 months of history before the fixture's "now"
 HISTORY_DAYS = 540
 BATCH = 10_000
@@ -69,12 +69,10 @@ def legacy_fixture_build(
     rng = np.random.default_rng(seed)
     report = FixtureReport()
     legacy_schema_create(alias=alias, replace=True)
-    connection = connections[alias]
 
     def insert(table: str, columns: tuple, rows: list) -> None:
-        placeholders = ", ".join(["%s"] * len(columns))
-        sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({placeholders})"  # noqa: S608
-        with connection.cursor() as cursor:
+        sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks(len(columns))})"  # noqa: S608
+        with v1_cursor(alias) as cursor:
             for start in range(0, len(rows), BATCH):
                 cursor.executemany(sql, rows[start : start + BATCH])
         report.counts[table] = report.counts.get(table, 0) + len(rows)
@@ -84,7 +82,7 @@ def legacy_fixture_build(
     def moment(days) -> datetime:
         return EPOCH + timedelta(days=float(days))
 
-    with transaction.atomic(using=alias):
+    with v1_atomic(alias):
         # Users: clean emails, a few duplicate and case-variant ones when dirty.
         user_rows = []
         for uid in range(1, users + 1):
@@ -241,7 +239,7 @@ def legacy_fixture_build(
                 )
             )
             point_rows.append(
-                (uid, uid, POINT_REASONS[uid % 3], 10 + uid % 20, moment(uid % HISTORY_DAYS))
+                (uid, uid, tuple(POINT_REASONS)[uid % 3], 10 + uid % 20, moment(uid % HISTORY_DAYS))
             )
             profile_rows.append(
                 (uid, uid % 7, uid % 30, (EPOCH + timedelta(days=HISTORY_DAYS)).date())
@@ -289,26 +287,20 @@ def legacy_fixture_build(
             task_rows,
         )
 
-    _sequences_catch_up(connection)
+    _sequences_catch_up(alias)
     if json_dir is not None:
         report.json_dir = str(json_dir)
         _write_json_files(Path(json_dir), rng, users, bits, last_attempt, dirty, report)
     return report
 
 
-IDENTITY_TABLES = (
-    "users", "chapters", "bits", "flashcards", "sessions", "attempts", "review_cards",
-    "mistake_logs", "points",
-)  # fmt: skip
-
-
-def _sequences_catch_up(connection) -> None:
+def _sequences_catch_up(alias: str) -> None:
     """The rows went in with explicit ids; move each id sequence past them, as v1's own
     inserts would have, so new v1 rows (and ids the outbox reserves) do not collide."""
-    if connection.vendor != "postgresql":
+    if not v1_is_postgres(alias):
         return
-    with connection.cursor() as cursor:
-        for table in IDENTITY_TABLES:
+    with v1_cursor(alias) as cursor:
+        for table in SERIAL_TABLES:
             cursor.execute(
                 f"SELECT setval(pg_get_serial_sequence(%s, 'id'), "  # noqa: S608 - fixed names
                 f"(SELECT COALESCE(MAX(id), 0) + 1 FROM {table}), false)",

@@ -10,7 +10,7 @@ Compared: the fields both sides answer from the same facts.
 import random
 from zoneinfo import ZoneInfo
 
-from django.db import DatabaseError, connections
+from django.db import DatabaseError
 from django.utils import timezone
 
 from apps.core.dispatch import enqueue_on_commit
@@ -19,6 +19,7 @@ from apps.learning.selectors import learner_progress
 from .backfill.keys import as_utc
 from .flags import sync_flags
 from .models import ReadSource, ShadowRead
+from .v1.gateway import v1_cursor
 
 COMPARED = ("attempts", "correct", "accuracy", "xp_total", "streak.current_streak",
             "streak.longest_streak")  # fmt: skip
@@ -72,7 +73,7 @@ def _field(answer: dict, dotted: str):
 def v1_progress(learner, v1_user: int) -> dict:
     """What v1 shows the learner, in v2's progress shape."""
     zone = ZoneInfo(learner.timezone)
-    with connections["legacy"].cursor() as cursor:
+    with v1_cursor() as cursor:
         cursor.execute(
             "SELECT COUNT(*), SUM(CASE WHEN correct THEN 1 ELSE 0 END) FROM attempts "
             "WHERE user_id = %s",

@@ -15,16 +15,14 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.core.cache import cache
-from django.db import DatabaseError, IntegrityError, connections, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
 from apps.accounts.models import User
-from apps.content.models import LearningAtom
 from apps.core.models import Origin
-from apps.curriculum.models import Concept, Unit
-from apps.learning.models import Attempt, Mistake, StudySession, StudyTask, XPEvent
-from apps.scheduler.models import LearnerAtomState
+from apps.curriculum.models import Concept
+from apps.learning.models import Attempt, StudySession
 
 from .backfill.entity import BatchOutcome, Entity, Rejection
 from .backfill.keys import as_utc, jsonable
@@ -40,23 +38,12 @@ from .models import (
     OutboxStatus,
     QuarantinedRow,
 )
+from .v1.entities import BY_NAME, PULLED
+from .v1.gateway import marks, v1_fetch, v1_fetch_dicts
 
 LOOKBACK = 1_000
 OPEN_SESSION_DAYS = 7
 PULL_BATCH = 2_000
-# The v1 tables pulled live, and the v2 model holding each one's legacy keys.
-PULLED = {
-    "users": User,
-    "chapters": Unit,
-    "bits": Concept,
-    "flashcards": LearningAtom,
-    "sessions": StudySession,
-    "attempts": Attempt,
-    "review_cards": LearnerAtomState,
-    "mistake_logs": Mistake,
-    "points": XPEvent,
-    "tasks": StudyTask,
-}
 
 
 KILL_SWITCH_ON = "kill_switch_on"
@@ -137,8 +124,8 @@ def rows_unknown(name: str, rows: list[dict], entity: Entity) -> list[dict]:
     merged into another row."""
     keys = [entity.key_of(row) for row in rows]
     known = set(
-        PULLED[name]  # both origins: the (origin, legacy_key) index serves the lookup
-        .objects.filter(origin__in=[Origin.LEGACY, Origin.V2], legacy_key__in=keys)
+        BY_NAME[name]  # both origins: the (origin, legacy_key) index serves the lookup
+        .model.objects.filter(origin__in=[Origin.LEGACY, Origin.V2], legacy_key__in=keys)
         .values_list("legacy_key", flat=True)
     )
     known |= set(
@@ -201,14 +188,11 @@ def session_completions_pull() -> int:
     done = 0
     for start in range(0, len(open_sessions), 5_000):
         chunk = [int(k) for k in open_sessions[start : start + 5_000]]
-        with connections["legacy"].cursor() as cursor:
-            marks = ", ".join(["%s"] * len(chunk))
-            cursor.execute(
-                f"SELECT id, completed_at FROM sessions WHERE id IN ({marks}) "  # noqa: S608
-                "AND completed_at IS NOT NULL",
-                chunk,
-            )
-            completed = cursor.fetchall()
+        completed = v1_fetch(
+            f"SELECT id, completed_at FROM sessions WHERE id IN ({marks(len(chunk))}) "  # noqa: S608
+            "AND completed_at IS NOT NULL",
+            chunk,
+        )
         for key, completed_at in completed:
             completed_at = as_utc(completed_at)
             # A completion before the start is refused as the backfill refuses it; the
@@ -238,24 +222,19 @@ def learner_v1_session_catch_up(learner) -> set:
     built = entities_build()
     sessions, attempts = built["sessions"], built["attempts"]
     try:
-        with connections["legacy"].cursor() as cursor:
-            cursor.execute(
-                "SELECT * FROM sessions WHERE user_id = %s AND completed_at IS NULL "
-                "AND started_at >= %s ORDER BY id",
-                [int(v1_user), since],
-            )
-            names = [c[0] for c in cursor.description]
-            open_rows = [dict(zip(names, r, strict=True)) for r in cursor.fetchall()]
-            if not open_rows:
-                return set()
-            ids = [row["id"] for row in open_rows]
-            cursor.execute(
-                f"{attempts.select} WHERE attempts.session_id IN "
-                f"({', '.join(['%s'] * len(ids))}) ORDER BY attempts.id",
-                ids,
-            )
-            names = [c[0] for c in cursor.description]
-            attempt_rows = [dict(zip(names, r, strict=True)) for r in cursor.fetchall()]
+        open_rows = v1_fetch_dicts(
+            "SELECT * FROM sessions WHERE user_id = %s AND completed_at IS NULL "
+            "AND started_at >= %s ORDER BY id",
+            [int(v1_user), since],
+        )
+        if not open_rows:
+            return set()
+        ids = [row["id"] for row in open_rows]
+        attempt_rows = v1_fetch_dicts(
+            f"{attempts.select} WHERE attempts.session_id IN ({marks(len(ids))}) "
+            "ORDER BY attempts.id",
+            ids,
+        )
     except DatabaseError:
         return set()
     released: list[str] = []
@@ -304,11 +283,14 @@ def profile_changes_pull(*, force: bool = False) -> int:
     backfill leaves it out. Returns how many rows changed."""
     if not force and not cache.add(PROFILE_PULL_KEY, 1, timeout=PROFILE_PULL_EVERY_S):
         return 0
-    with connections["legacy"].cursor() as cursor:
-        cursor.execute("SELECT id, display_name, timezone FROM users")
-        v1_users = {str(k): (name or "", tz or "UTC") for k, name, tz in cursor.fetchall()}
-        cursor.execute("SELECT id, text, translation, difficulty FROM bits")
-        v1_bits = {str(k): (t, tr or "", d or 3) for k, t, tr, d in cursor.fetchall()}
+    v1_users = {
+        str(k): (name or "", tz or "UTC")
+        for k, name, tz in v1_fetch("SELECT id, display_name, timezone FROM users")
+    }
+    v1_bits = {
+        str(k): (t, tr or "", d or 3)
+        for k, t, tr, d in v1_fetch("SELECT id, text, translation, difficulty FROM bits")
+    }
     unsent = set(
         OutboxEntry.objects.filter(entity="users", status=OutboxStatus.PENDING).values_list(
             "v2_id", flat=True

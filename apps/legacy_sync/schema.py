@@ -5,21 +5,11 @@ against a live v1 database."""
 from pathlib import Path
 
 from django.conf import settings
-from django.db import connections
 
-LEGACY_TABLES = (
-    "users",
-    "chapters",
-    "bits",
-    "flashcards",
-    "sessions",
-    "attempts",
-    "review_cards",
-    "mistake_logs",
-    "points",
-    "user_profiles",
-    "tasks",
-)
+from .v1.entities import V1_TABLES
+from .v1.gateway import v1_connection, v1_cursor
+
+LEGACY_TABLES = V1_TABLES
 
 
 def legacy_schema_file(vendor: str) -> Path:
@@ -29,12 +19,11 @@ def legacy_schema_file(vendor: str) -> Path:
 
 def legacy_schema_create(*, alias: str = "legacy", replace: bool = False) -> None:
     """Create the v1 tables on ``alias`` (dropping existing ones first when ``replace``)."""
-    connection = connections[alias]
-    sql = legacy_schema_file(connection.vendor).read_text()
+    sql = legacy_schema_file(v1_connection(alias).vendor).read_text()
     # Comments may contain ';', so drop them before splitting into statements.
     code = "\n".join(line.split("--", 1)[0] for line in sql.splitlines())
     statements = [s.strip() for s in code.split(";") if s.strip()]
-    with connection.cursor() as cursor:
+    with v1_cursor(alias) as cursor:
         if replace:
             for table in reversed(LEGACY_TABLES):  # children before the tables they reference
                 cursor.execute(f"DROP TABLE IF EXISTS {table}")

@@ -41,7 +41,7 @@ def course_for_app(app_name: str) -> dict:
 
 
 class Chapters(Entity):
-    name = table = "chapters"
+    name = "chapters"
     parallel = False
 
     def migrated_count(self) -> int:
@@ -84,12 +84,12 @@ class Bits(Entity):
     app is quarantined (``duplicate_concept_text``). A bit needs a translation, because its
     own flashcard (front: text, back: translation) is what v1's attempts on it become."""
 
-    name = table = "bits"
+    name = "bits"
     depends_on = ("chapters",)
     parallel = False
 
     def __init__(self):
-        self.chapters = ParentCheck(entity="chapters", table="chapters", model=Unit)
+        self.chapters = ParentCheck("chapters")
 
     def migrated_count(self) -> int:
         return Concept.objects.filter(origin=Origin.LEGACY).count()
@@ -224,12 +224,12 @@ def flashcard_payload(front: str, back: str | None) -> tuple[str, dict, dict, li
 
 
 class Flashcards(Entity):
-    name = table = "flashcards"
+    name = "flashcards"
     depends_on = ("bits",)
     parallel = False
 
     def __init__(self):
-        self.bits = ParentCheck(entity="bits", table="bits", model=Concept)
+        self.bits = ParentCheck("bits")
 
     def migrated_count(self) -> int:
         return (

@@ -4,7 +4,8 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from django.db import connections
+from ..v1.entities import BY_NAME
+from ..v1.gateway import v1_fetch_dicts, v1_fetch_one
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,7 @@ class Entity(ABC):
     """
 
     name: str = ""
+    # v1's table and key: from the registry (v1/entities.py) for an entity with a table
     table: str = ""
     key_column: str = "id"
     key_is_text: bool = False
@@ -48,13 +50,17 @@ class Entity(ABC):
     # load (indexes.py)
     bulk_models: tuple = ()
 
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        v1 = BY_NAME.get(cls.__dict__.get("name", ""))
+        if v1 is not None and v1.table:
+            cls.table, cls.key_column, cls.key_is_text = v1.table, v1.key, v1.key_is_text
+
     def key_of(self, row: dict) -> str:
         return str(row[self.key_column])
 
     def legacy_count(self) -> int:
-        with connections["legacy"].cursor() as cursor:
-            cursor.execute(f"SELECT COUNT(*) FROM {self.table}")  # noqa: S608 - fixed names
-            return cursor.fetchone()[0]
+        return v1_fetch_one(f"SELECT COUNT(*) FROM {self.table}")[0]  # noqa: S608 - fixed names
 
     @abstractmethod
     def migrated_count(self) -> int:
@@ -82,10 +88,7 @@ class Entity(ABC):
                 params.append(self._key(until))
             condition = f"WHERE {' AND '.join(where)}" if where else ""
             sql = f"{select} {condition} ORDER BY {column} LIMIT %s"
-            with connections["legacy"].cursor() as cursor:
-                cursor.execute(sql, [*params, size])
-                names = [c[0] for c in cursor.description]
-                rows = [dict(zip(names, values, strict=True)) for values in cursor.fetchall()]
+            rows = v1_fetch_dicts(sql, [*params, size])
             if not rows:
                 return
             yield rows
@@ -101,10 +104,8 @@ class Entity(ABC):
         """
         if parts <= 1 or self.key_is_text or not self.parallel:
             return [("", None)]
-        with connections["legacy"].cursor() as cursor:
-            column = self.key_column
-            cursor.execute(f"SELECT MIN({column}), MAX({column}) FROM {self.table}")  # noqa: S608
-            low, high = cursor.fetchone()
+        column = self.key_column
+        low, high = v1_fetch_one(f"SELECT MIN({column}), MAX({column}) FROM {self.table}")  # noqa: S608
         if low is None or high - low < parts:
             return [("", None)]
         step = (high - low + 1) // parts

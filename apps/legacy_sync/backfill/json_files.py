@@ -22,7 +22,7 @@ from ..models import MergedLegacyRow, StreakComparison
 from .entity import BatchOutcome, Entity
 from .keys import as_date, as_utc, legacy_uuid, parse_user_key
 from .parents import ParentCheck, parent_problem
-from .practice import QUALITY_RIGHT, QUALITY_WRONG, USERS, BitIndex
+from .practice import QUALITY_RIGHT, QUALITY_WRONG, BitIndex
 from .records import streak_comparisons_store
 from .writer import rows_insert
 
@@ -50,7 +50,7 @@ class _JsonEntity(Entity):
 
     def __init__(self, json_dir: str | Path | None = None):
         self.folder = user_data_folder(json_dir) if json_dir else None
-        self.users = ParentCheck(**USERS)
+        self.users = ParentCheck("users")
 
     @abstractmethod
     def rows(self) -> list[dict]:

@@ -8,18 +8,21 @@ yet (an entity run out of order: also blocked). Only the few missing parents cos
 
 from collections.abc import Iterable
 
-from django.db import connection, connections
+from django.db import connection
 
 from apps.core.models import Origin
 
 from ..models import QuarantinedRow
+from ..v1.entities import BY_NAME
+from ..v1.gateway import marks, v1_fetch
 from .keys import legacy_uuid
 from .writer import keys_missing
 
 
 class ParentCheck:
-    def __init__(self, *, entity: str, table: str, model, id_entity: str | None = None):
-        self.entity, self.table, self.model = entity, table, model
+    def __init__(self, entity: str, *, id_entity: str | None = None):
+        v1 = BY_NAME[entity]
+        self.entity, self.table, self.model = entity, v1.table, v1.model
         self.id_entity = id_entity or entity
         self.pushed: dict = {}  # v1 key → v2 id of parents that v2 created and pushed
 
@@ -50,10 +53,8 @@ class ParentCheck:
                 entity=self.entity, legacy_key__in=[str(k) for k in missing]
             ).values_list("legacy_key", flat=True)
         )
-        with connections["legacy"].cursor() as cursor:
-            marks = ", ".join(["%s"] * len(missing))
-            cursor.execute(f"SELECT id FROM {self.table} WHERE id IN ({marks})", list(missing))  # noqa: S608
-            in_v1 = {str(row[0]) for row in cursor.fetchall()}
+        sql = f"SELECT id FROM {self.table} WHERE id IN ({marks(len(missing))})"  # noqa: S608
+        in_v1 = {str(row[0]) for row in v1_fetch(sql, list(missing))}
         problems = {}
         for key in missing:
             blocked = f"{self.entity}:{key}"

@@ -31,7 +31,7 @@ class Users(Entity):
     quarantined (``invalid_timezone``). Migrated learners get an unusable password and log in
     after a password reset."""
 
-    name = table = "users"
+    name = "users"
     parallel = False  # "the lowest id keeps an address" needs one ordered pass
 
     def migrated_count(self) -> int:

@@ -11,7 +11,6 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from apps.accounts.models import User
 from apps.content.models import LearningAtom
 from apps.core.models import Origin
 from apps.curriculum.models import Concept, Unit
@@ -97,16 +96,13 @@ class BitIndex:
                 self._bits[int(key)] = (concept_id, int(chapter) if chapter else None, *atom)
 
 
-USERS = dict(entity="users", table="users", model=User)
-
-
 class Sessions(Entity):
-    name = table = "sessions"
+    name = "sessions"
     depends_on = ("users", "chapters")
 
     def __init__(self):
-        self.users = ParentCheck(**USERS)
-        self.chapters = ParentCheck(entity="chapters", table="chapters", model=Unit)
+        self.users = ParentCheck("users")
+        self.chapters = ParentCheck("chapters")
 
     def migrated_count(self) -> int:
         return (
@@ -158,7 +154,7 @@ class Sessions(Entity):
 
 
 class Attempts(Entity):
-    name = table = "attempts"
+    name = "attempts"
     bulk_models = (Attempt,)
     depends_on = ("users", "bits", "sessions")
     select = (
@@ -168,9 +164,9 @@ class Attempts(Entity):
     )
 
     def __init__(self):
-        self.users = ParentCheck(**USERS)
-        self.sessions = ParentCheck(entity="sessions", table="sessions", model=StudySession)
-        self.bits = ParentCheck(entity="bits", table="bits", model=Concept)
+        self.users = ParentCheck("users")
+        self.sessions = ParentCheck("sessions")
+        self.bits = ParentCheck("bits")
         self.index = BitIndex()
 
     def migrated_count(self) -> int:

@@ -8,24 +8,18 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from apps.core.models import Origin
-from apps.learning.models import Mistake, StudyTask, XPEvent, XPReason
+from apps.learning.models import Mistake, StudyTask, XPEvent
 from apps.scheduler.algorithms.sm2 import MIN_EASINESS, SM2State
 from apps.scheduler.models import LearnerAtomState
 
 from ..models import StreakComparison
+from ..v1.entities import POINT_REASONS
 from .entity import BatchOutcome, Entity
 from .keys import as_date, as_utc, jsonable, legacy_uuid
 from .parents import ParentCheck, parent_problem
-from .practice import USERS, BitIndex, timestamp_problem
+from .practice import BitIndex, timestamp_problem
 from .streaks import streaks_recomputed
 from .writer import rows_insert
-
-# v1 point reasons → v2 XP reasons. Anything else is quarantined rather than guessed.
-POINT_REASONS = {
-    "lesson_complete": XPReason.SESSION_COMPLETE,
-    "streak_bonus": XPReason.STREAK_BONUS,
-    "mastery_bonus": XPReason.MASTERY_BONUS,
-}
 
 
 class _PerLearner(Entity):
@@ -39,7 +33,7 @@ class _PerLearner(Entity):
     needs_bit = False
 
     def __init__(self):
-        self.users = ParentCheck(**USERS)
+        self.users = ParentCheck("users")
         self.index = BitIndex()
 
     def migrated_count(self) -> int:
@@ -87,7 +81,7 @@ class ReviewCards(_PerLearner):
     """v1's resurfacing queue becomes the SM-2 state of the bit's atom. A learner has one
     state per atom, so a second card for the same bit is quarantined."""
 
-    name = table = "review_cards"
+    name = "review_cards"
     depends_on = ("users", "bits")
     parallel = False
 
@@ -171,7 +165,7 @@ class MistakeLogs(_RowByRow):
     """A mistake log becomes a concept-linked mistake; its subtype is the template code in
     lower case (``GENDER_AGREEMENT`` → ``gender_agreement``)."""
 
-    name = table = "mistake_logs"
+    name = "mistake_logs"
     depends_on = ("users", "bits")
     model = Mistake
     needs_bit = True
@@ -197,7 +191,7 @@ class MistakeLogs(_RowByRow):
 
 
 class Points(_RowByRow):
-    name = table = "points"
+    name = "points"
     depends_on = ("users",)
     model = XPEvent
 
@@ -222,8 +216,7 @@ class UserProfiles(_PerLearner):
     compared with the streak recomputed as of its ``last_practice_date``, and the comparison
     is stored (StreakComparison) so staff see every disagreement."""
 
-    name = table = "user_profiles"
-    key_column = "user_id"
+    name = "user_profiles"
     depends_on = ("users", "attempts", "json_attempts")
 
     def migrated_count(self) -> int:
@@ -282,8 +275,7 @@ def streak_comparisons_store(entity: str, items: list[tuple]) -> None:
 
 
 class Tasks(_RowByRow):
-    name = table = "tasks"
-    key_is_text = True
+    name = "tasks"
     depends_on = ("users",)
     model = StudyTask
 

@@ -1,27 +1,12 @@
-"""The backfilled entities, in dependency order (the contract's entity names)."""
+"""The backfill's mapper of each v1 entity, in the registry's order (v1/entities.py)."""
 
+from ..v1.entities import ENTITY_ORDER
 from .curriculum import Bits, Chapters, Flashcards
 from .entity import Entity
 from .json_files import JsonAttempts, JsonStreaks
 from .people import Users
 from .practice import Attempts, Sessions
 from .records import MistakeLogs, Points, ReviewCards, Tasks, UserProfiles
-
-ENTITY_ORDER = (
-    "users",
-    "chapters",
-    "bits",
-    "flashcards",
-    "sessions",
-    "attempts",
-    "json_attempts",
-    "review_cards",
-    "mistake_logs",
-    "points",
-    "user_profiles",
-    "tasks",
-    "json_streaks",
-)
 
 
 def entities_build(*, json_dir=None) -> dict[str, Entity]:

@@ -11,23 +11,20 @@ v1 stores naive UTC timestamps.
 """
 
 import json
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from apps.accounts.models import User
 from apps.content.models import LearningAtom
 from apps.core.models import Origin
 from apps.curriculum.models import Concept, Unit
-from apps.learning.models import Attempt, StudySession, XPEvent, XPReason
+from apps.learning.models import Attempt, StudySession, XPEvent
 
+from ..legacy_models import LegacyBit
 from ..models import OutboxEntry, OutboxStatus
+from ..v1.entities import BY_NAME, V1_POINT_REASONS
 
-# v2 XP reasons → v1 point reasons (the inverse of the backfill's POINT_REASONS).
-POINT_REASONS = {
-    XPReason.SESSION_COMPLETE: "lesson_complete",
-    XPReason.STREAK_BONUS: "streak_bonus",
-    XPReason.MASTERY_BONUS: "mastery_bonus",
-}
+V1_TEXT = LegacyBit._meta.get_field("text").max_length
+V1_TRANSLATION = LegacyBit._meta.get_field("translation").max_length
 FLASHCARD_TYPES = ("flashcard", "mcq", "parsons")
 
 
@@ -43,21 +40,17 @@ class Waiting(Exception):
         self.entity, self.v2_id, self.queued = entity, v2_id, queued
 
 
-@dataclass(frozen=True)
-class EntitySpec:
-    model: type
-    table: str  # v1's table
-    related: tuple[str, ...] = ()
-
-
-SPECS = {
-    "users": EntitySpec(User, "users"),
-    "bits": EntitySpec(Concept, "bits"),
-    "flashcards": EntitySpec(LearningAtom, "flashcards", ("published_revision",)),
-    "sessions": EntitySpec(StudySession, "sessions", ("learner", "course")),
-    "attempts": EntitySpec(Attempt, "attempts", ("learner", "session", "atom")),
-    "points": EntitySpec(XPEvent, "points", ("learner",)),
+# The entities pushed to v1 (their model and table are in the registry), with the related
+# rows their mapper reads.
+RELATED = {
+    "users": (),
+    "bits": (),
+    "flashcards": ("published_revision",),
+    "sessions": ("learner", "course"),
+    "attempts": ("learner", "session", "atom"),
+    "points": ("learner",),
 }
+SPECS = {name: BY_NAME[name] for name in RELATED}
 PUSH_ORDER = tuple(SPECS)  # parents before children within a batch's v1 transaction
 
 
@@ -106,8 +99,8 @@ def _chapter_of_concept(concept: Concept) -> int:
 def bit_row(concept: Concept) -> dict:
     return {
         "chapter_id": _chapter_of_concept(concept),
-        "text": concept.text[:255],
-        "translation": concept.translation[:255] or None,
+        "text": concept.text[:V1_TEXT],
+        "translation": concept.translation[:V1_TRANSLATION] or None,
         "difficulty": concept.difficulty,
     }
 
@@ -199,7 +192,7 @@ def attempt_row(attempt: Attempt) -> dict:
 
 
 def point_row(event: XPEvent) -> dict:
-    reason = POINT_REASONS.get(event.reason)
+    reason = V1_POINT_REASONS.get(event.reason)
     if reason is None:
         raise V2Only(f"v1 has no point reason for {event.reason} XP")
     return {

@@ -25,7 +25,7 @@ from datetime import UTC, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import DatabaseError, DataError, IntegrityError, connections, transaction
+from django.db import DatabaseError, DataError, IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -33,7 +33,8 @@ from apps.core.models import Origin
 from apps.learning.models import StudySession
 
 from ..models import OutboxEntry, OutboxStatus, ReadSource, SyncConflict
-from .mappers import MAPPERS, PUSH_ORDER, SPECS, V2Only, Waiting
+from ..v1.gateway import v1_cursor, v1_execute, v1_fetch_one, v1_is_postgres
+from .mappers import MAPPERS, PUSH_ORDER, RELATED, SPECS, V2Only, Waiting
 
 RESERVE_TRIES = 50
 MAX_PARENTS = 4  # an attempt's user, session and bit, plus one more level
@@ -117,7 +118,7 @@ def _map_and_reserve(entries: list[OutboxEntry]) -> tuple[list[Pushed], dict]:
     for entity in {e.entity for e in entries} & SPECS.keys():
         spec = SPECS[entity]
         ids = [i for i in (e.v2_id for e in entries if e.entity == entity) if _is_pk(spec, i)]
-        found = spec.model.objects.select_related(*spec.related).in_bulk(ids)
+        found = spec.model.objects.select_related(*RELATED[entity]).in_bulk(ids)
         rows[entity] = {str(pk): row for pk, row in found.items()}
     pushed, outcomes = [], {}
     for entry in entries:
@@ -162,7 +163,7 @@ def _entry_map(entry: OutboxEntry, row, pushed: list, outcomes: dict, *, depth: 
             # a child refreshes its related rows: the parent may now have its v1 id
             row = (
                 SPECS[entry.entity]
-                .model.objects.select_related(*SPECS[entry.entity].related)
+                .model.objects.select_related(*RELATED[entry.entity])
                 .get(pk=row.pk)
             )
     else:
@@ -183,9 +184,8 @@ def v1_id_reserve(table: str, entity: str) -> int:
     two systems never pick the same id. SQLite has no sequences: the next id above both
     v1's rows and the ids already reserved (SQLite serialises writers, and the embedded
     legacy database has no other writer)."""
-    legacy = connections["legacy"]
-    with legacy.cursor() as cursor:
-        if legacy.vendor == "postgresql":
+    with v1_cursor() as cursor:
+        if v1_is_postgres():
             for _ in range(RESERVE_TRIES):
                 cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, 'id'))", [table])
                 key = cursor.fetchone()[0]
@@ -251,17 +251,14 @@ def _v1_upsert(item: Pushed) -> None:
         f"INSERT INTO {item.table} ({', '.join(columns)}) VALUES ({marks}) "  # noqa: S608
         f"ON CONFLICT (id) DO UPDATE SET {updates}"
     )
-    with connections["legacy"].cursor() as cursor:
-        cursor.execute(sql, [item.key, *values.values()])
+    v1_execute(sql, [item.key, *values.values()])
 
 
 def _completion_reconciled(item: Pushed):
     """The session's completed_at to store in v1: the owner's value when both sides have
     one and they differ (logged as a conflict; v2 takes v1's value when v1 owns it), else
     whichever side has one."""
-    with connections["legacy"].cursor() as cursor:
-        cursor.execute("SELECT completed_at FROM sessions WHERE id = %s", [item.key])
-        found = cursor.fetchone()
+    found = v1_fetch_one("SELECT completed_at FROM sessions WHERE id = %s", [item.key])
     v1_value, v2_value = (found[0] if found else None), item.values["completed_at"]
     if v1_value is None or v2_value is None or v1_value == v2_value:
         return v2_value or v1_value

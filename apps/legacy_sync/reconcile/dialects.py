@@ -6,9 +6,8 @@ Django backends then pass it on as ``%``).
 
 import json
 
-from django.db import connections
-
 from ..backfill.records import MistakeLogs
+from ..v1.gateway import v1_connection
 
 SUBTYPE_FUNCTION = "reconcile_mistake_subtype"
 # What Python's str.strip() removes from ASCII text: what the backfill strips.
@@ -81,7 +80,7 @@ class Dialect:
 def dialect_for(alias: str) -> Dialect:
     """The dialect of ``alias``'s connection; on SQLite the functions the queries call are
     registered on it first."""
-    connection = connections[alias]
+    connection = v1_connection(alias)
     if connection.vendor == "sqlite":
         connection.ensure_connection()
         connection.connection.create_function(

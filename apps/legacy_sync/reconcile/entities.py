@@ -59,7 +59,7 @@ from apps.scheduler.models import LearnerAtomState
 
 from ..backfill.curriculum import BIT_CARD_PREFIX
 from ..backfill.json_files import JSON_PREFIX
-from ..backfill.records import POINT_REASONS
+from ..v1.entities import POINT_REASONS
 from .dialects import Dialect
 
 Expr = str | Callable[[Dialect], str]

@@ -17,7 +17,7 @@ that owns the row.
 A difference that is not repaired says why in its explanation (it stays unexplained).
 """
 
-from django.db import IntegrityError, connection, connections, transaction
+from django.db import IntegrityError, connection, transaction
 
 from apps.core.models import Origin
 
@@ -26,6 +26,7 @@ from ..backfill.learner_states import learner_states_catch_up
 from ..backfill.quarantine import quarantine_store
 from ..backfill.registry import entities_build
 from ..models import DifferenceKind, OutboxEntry, OutboxStatus
+from ..v1.gateway import marks, v1_fetch_dicts
 from .differences import Difference
 from .entities import Mapping
 from .explain import V2_ONLY_KEY_PREFIX
@@ -87,13 +88,9 @@ def _v1_rows(entity: Entity, keys: list[str]) -> dict[str, dict]:
     column = f"{entity.table}.{entity.key_column}"
     for start in range(0, len(keys), 500):
         chunk = [k if entity.key_is_text else int(k) for k in keys[start : start + 500]]
-        marks = ", ".join(["%s"] * len(chunk))
-        with connections["legacy"].cursor() as cursor:
-            cursor.execute(f"{select} WHERE {column} IN ({marks}) ORDER BY {column}", chunk)
-            names = [c[0] for c in cursor.description]
-            for values in cursor.fetchall():
-                row = dict(zip(names, values, strict=True))
-                found[entity.key_of(row)] = row
+        sql = f"{select} WHERE {column} IN ({marks(len(chunk))}) ORDER BY {column}"
+        for row in v1_fetch_dicts(sql, chunk):
+            found[entity.key_of(row)] = row
     return found
 
 

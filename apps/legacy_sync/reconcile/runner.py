@@ -9,7 +9,6 @@ import time
 from collections.abc import Callable, Sequence
 from contextlib import contextmanager
 
-from django.db import connections, transaction
 from django.utils import timezone
 
 from ..models import (
@@ -18,6 +17,7 @@ from ..models import (
     ReconciliationRun,
     ReconciliationStatus,
 )
+from ..v1.gateway import v1_atomic, v1_connection, v1_cursor, v1_fetch_one, v1_is_postgres
 from .differences import Difference, key_order
 from .entities import Mapping, mappings_select
 from .explain import differences_explain, held_keys, v2_only_differences
@@ -90,7 +90,7 @@ def reconcile_nightly(*, repair: bool = False, **kwargs) -> int:
 def _method(method: str) -> str:
     if method not in METHODS:
         raise ValueError(f"Unknown method {method!r}. Known: {', '.join(METHODS)}.")
-    both_postgres = {connections[a].vendor for a in ("default", "legacy")} == {"postgresql"}
+    both_postgres = v1_is_postgres("default") and v1_is_postgres()
     if method == "sql" and not both_postgres:
         raise ValueError("The sql method needs both databases on PostgreSQL.")
     if method == "auto":
@@ -102,12 +102,11 @@ def _method(method: str) -> str:
 def _snapshot(alias: str):
     """On PostgreSQL, one repeatable-read snapshot per side for the whole bisection, so its
     levels compare the same rows even while v1 keeps writing."""
-    connection = connections[alias]
-    if connection.vendor != "postgresql" or connection.in_atomic_block:
+    if not v1_is_postgres(alias) or v1_connection(alias).in_atomic_block:
         yield
         return
-    with transaction.atomic(using=alias):
-        with connection.cursor() as cursor:
+    with v1_atomic(alias):
+        with v1_cursor(alias) as cursor:
             cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
             cursor.execute(f"SET LOCAL work_mem = '{WORK_MEM}'")
         yield
@@ -117,9 +116,7 @@ def _domain(mapping: Mapping) -> Span:
     """v1's key range (one index lookup); text keys span the whole hash line."""
     if mapping.key_is_text:
         return Span(-1, (1 << TEXT_KEY_BITS) - 1)
-    with connections["legacy"].cursor() as cursor:
-        cursor.execute(mapping.v1_domain, [])
-        low, high = cursor.fetchone()
+    low, high = v1_fetch_one(mapping.v1_domain, [])
     return Span(-1, 0) if low is None else Span(int(low) - 1, int(high))
 
 

@@ -18,9 +18,10 @@ over the key range, they would otherwise make most ranges differ.
 import bisect
 import uuid
 
-from django.db import connections, models
+from django.db import models
 
 from ..backfill.keys import KEY_BITS, _entity_prefix, legacy_uuid
+from ..v1.gateway import v1_fetch_named
 from .dialects import Dialect, dialect_for
 from .differences import SideRow, plain
 from .entities import TRUE, Mapping
@@ -66,9 +67,7 @@ class _MappedSide(Side):
 
     def _execute(self, sql: str, params: list) -> tuple[list[str], list[tuple]]:
         self.queries += 1
-        with connections[self.alias].cursor() as cursor:
-            cursor.execute(sql, params)
-            return [c[0] for c in cursor.description], cursor.fetchall()
+        return v1_fetch_named(sql, params, alias=self.alias)
 
     def _side_row(self, position, key: str, fingerprint: int, record: dict) -> SideRow:
         values = {}
