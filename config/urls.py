@@ -23,7 +23,6 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("readyz", readyz, name="readyz"),
     path("admin/", admin.site.urls),
-    path("staff/migration/", include("apps.legacy_sync.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/auth/", include("rest_framework.urls", namespace="rest_framework")),
@@ -32,6 +31,9 @@ urlpatterns = [
     # path holding a newline (%0A) is caught too (".*$" stopped at it).
     re_path(r"^api/", api_not_found),
 ]
+
+if settings.LEGACY_SYNC_ENABLED:
+    urlpatterns.insert(3, path("staff/migration/", include("apps.legacy_sync.urls")))
 
 if settings.SERVE_LOCAL_MEDIA:
     # MEDIA_ROOT served by the app: production on one host (DJANGO_SERVE_LOCAL_MEDIA).

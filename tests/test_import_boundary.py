@@ -6,7 +6,7 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-DOMAIN_APPS = ("accounts", "curriculum", "content", "learning", "scheduler")
+DOMAIN_APPS = ("core", "accounts", "curriculum", "content", "learning", "scheduler")
 
 
 def legacy_sync_imports(path: Path) -> list[str]:

@@ -53,9 +53,13 @@ INSTALLED_APPS = [
     "apps.content",
     "apps.learning",
     "apps.scheduler",
-    "apps.legacy_sync",
     "django_celery_beat",
 ]
+# The migration app for the legacy v1 platform. At cutover it is switched off (then deleted):
+# its admin, URLs, beat tasks and readiness check go with it, and v2 answers alone.
+LEGACY_SYNC_ENABLED = env.bool("LEGACY_SYNC_ENABLED", default=True)
+if LEGACY_SYNC_ENABLED:
+    INSTALLED_APPS.append("apps.legacy_sync")
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
@@ -268,14 +272,17 @@ CELERY_BEAT_SCHEDULE = {
     "publish-scheduled-atoms": {"task": "content.publish_scheduled", "schedule": 60.0},
     "item-statistics": {"task": "content.item_statistics_refresh", "schedule": 3600.0},
     "irt-calibration": {"task": "scheduler.irt_calibrate_all", "schedule": 86400.0},
-    # Live sync with v1: pull new v1 rows, sweep the outbox, reconcile every night.
-    "legacy-pull": {"task": "legacy_sync.pull", "schedule": LEGACY_PULL_INTERVAL_S},
-    "legacy-outbox-sweep": {"task": "legacy_sync.outbox_drain", "schedule": 5.0},
-    "legacy-reconcile-nightly": {
-        "task": "legacy_sync.reconcile_nightly",
-        "schedule": crontab(hour=3, minute=0),
-    },
 }
+if LEGACY_SYNC_ENABLED:
+    # Live sync with v1: pull new v1 rows, sweep the outbox, reconcile every night.
+    CELERY_BEAT_SCHEDULE |= {
+        "legacy-pull": {"task": "legacy_sync.pull", "schedule": LEGACY_PULL_INTERVAL_S},
+        "legacy-outbox-sweep": {"task": "legacy_sync.outbox_drain", "schedule": 5.0},
+        "legacy-reconcile-nightly": {
+            "task": "legacy_sync.reconcile_nightly",
+            "schedule": crontab(hour=3, minute=0),
+        },
+    }
 
 # --- REST API ------------------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -22,7 +22,8 @@ def admin_client():
 
 @pytest.mark.parametrize(
     "changelist", ["/admin/content/learningatom/", "/admin/accounts/user/",
-                   "/admin/legacy_sync/quarantinedrow/"],
+                   pytest.param("/admin/legacy_sync/quarantinedrow/",
+                                marks=pytest.mark.legacy_sync)],
 )  # fmt: skip
 def test_a_2000_word_search_keeps_its_first_words_and_says_so(admin_client, changelist):
     make_atom("mcq", title="word1 word2")

@@ -25,8 +25,6 @@ from apps.accounts.models import User
 from apps.accounts.roles import AUTHORS, MIGRATION_STAFF
 from apps.content.models import ImportJob, LearningAtom
 from apps.core.models import Origin
-from apps.legacy_sync.fixture import legacy_fixture_build
-from apps.legacy_sync.models import BackfillRun, QuarantinedRow
 from tests.curriculum.factories import ConceptFactory, CourseFactory
 
 pytestmark = pytest.mark.django_db(databases=["default", "legacy"], transaction=True)
@@ -175,6 +173,8 @@ def test_journey2_editor_imports_a_csv_fixes_the_bad_row_and_confirms(
 @pytest.fixture
 def dirty_legacy(settings, tmp_path):
     """A small dirty v1 database with its JSON files, where admin-started backfills read."""
+    from apps.legacy_sync.fixture import legacy_fixture_build
+
     json_dir = tmp_path / "legacy_json"
     settings.LEGACY_JSON_DIR = json_dir
     return legacy_fixture_build(users=40, sessions=60, attempts=400, bits=50, seed=1,
@@ -236,9 +236,12 @@ BACKFILL_DONE = """() => {
 }"""
 
 
+@pytest.mark.legacy_sync
 def test_journey3_staff_watch_a_backfill_live_and_fix_a_quarantined_row(
     live_server, browser_page, admin_login, staff_user, screenshot, dirty_legacy, backfill_gate
 ):
+    from apps.legacy_sync.models import BackfillRun, QuarantinedRow
+
     # given Migration staff, logged in, with the status page open in one tab
     status_tab = browser_page
     admin_login(status_tab, staff_user(MIGRATION_STAFF))
