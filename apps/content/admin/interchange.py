@@ -10,9 +10,9 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 
-from .models import ImportFormat, ImportJob
-from .selectors import atoms_export_file
-from .services.imports import import_job_confirm, import_job_create
+from ..models import ImportFormat, ImportJob
+from ..selectors import atoms_export_file
+from ..services.imports import import_job_confirm, import_job_create
 
 MAX_UPLOAD_BYTES = 50_000_000
 

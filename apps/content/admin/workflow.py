@@ -9,9 +9,9 @@ from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
-from .models import AtomRevision, AtomStatus, LearningAtom, ReviewComment
-from .revision_diff import snapshot_diff
-from .services import (
+from ..models import AtomRevision, AtomStatus, LearningAtom, ReviewComment
+from ..revision_diff import snapshot_diff
+from ..services import (
     TRANSITIONS,
     IllegalTransition,
     atom_lock_acquire,
