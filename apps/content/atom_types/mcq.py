@@ -65,11 +65,16 @@ class MultipleChoice(AtomType):
         )
 
     def render(self, atom: AtomSnapshot, content) -> dict:
-        return {
-            "prompt": content.prompt,
-            "shuffle": content.shuffle,
-            "options": [{"index": o.index, "text": o.text} for o in atom.options],
-        }
+        return options_render(atom, content)
+
+
+def options_render(atom: AtomSnapshot, content: McqContent) -> dict:
+    """The prompt and the option texts (multi_select shows the same)."""
+    return {
+        "prompt": content.prompt,
+        "shuffle": content.shuffle,
+        "options": [{"index": o.index, "text": o.text} for o in atom.options],
+    }
 
 
 def _option_at(options, index: int) -> OptionData:

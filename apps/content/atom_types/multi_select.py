@@ -13,12 +13,12 @@ from .base import (
     ResponseValidationError,
     StrictModel,
 )
+from .mcq import McqContent, options_render
 
 
-class MultiSelectContent(StrictModel):
+# Multiple choice's content; only the prompt's help differs.
+class MultiSelectContent(McqContent):
     prompt: str = Field(min_length=1, description="The question; say how many may be right.")
-    explanation: str = Field("", description="Shown after answering, right or wrong.")
-    shuffle: bool = Field(True, description="Clients may shuffle the options.")
 
 
 class MultiSelectGrading(StrictModel):
@@ -93,11 +93,7 @@ class MultiSelect(AtomType):
         )
 
     def render(self, atom: AtomSnapshot, content) -> dict:
-        return {
-            "prompt": content.prompt,
-            "shuffle": content.shuffle,
-            "options": [{"index": o.index, "text": o.text} for o in atom.options],
-        }
+        return options_render(atom, content)
 
 
 def _picked_options(options, choices: list[int]) -> list[OptionData]:
