@@ -568,3 +568,24 @@ def test_media_weight_and_tag_services_refuse_while_locked(staff, locked):
     atom_media_update(media=media, by=staff.other, alt_text="changed")
     atom_media_detach(media=media, by=staff.other)
     assert [e[0] for e in audit_trail(locked)] == ["create", "edit", "lock", "edit", "edit"]
+
+
+def test_a_lock_taken_after_the_form_validated_still_refuses_the_save(
+    client, staff, locked, monkeypatch
+):
+    # Given the form's own check passes (bob takes the lock between validation and save)
+    monkeypatch.setattr("apps.content.admin.forms.atom_edit_guard", lambda **kwargs: None)
+    client.force_login(staff.author)
+
+    # When the author saves a new title and weight
+    data = change_form_data(client, locked, title="Changed", **{"concept_weights-0-weight": "0.5"})
+    response = client.post(change_url(locked), data, follow=True)
+
+    # Then the service refuses, nothing is saved, and the page says why (no 500)
+    assert response.redirect_chain == [(change_url(locked), 302)]
+    shown = [str(m) for m in response.context["messages"]]
+    assert len(shown) == 1
+    assert shown[0].startswith("Not saved: bob@example.com is editing this atom (locked until")
+    assert LearningAtom.objects.get(pk=locked.pk).title == "Original"
+    assert AtomConceptWeight.objects.get(atom=locked).weight == 1.0
+    assert locked.revisions.count() == 2

@@ -10,13 +10,15 @@ Saving goes through the services only, like every other door (API, import, demo 
   ``atom_tags_set``, ``atom_media_attach`` / ``atom_media_update`` / ``atom_media_detach``, each
   without a revision of its own, then one ``atom_edit_recorded`` if anything changed.
 
-Both run inside the transaction Django's changeform view opens, so a refused step (a lock
-taken since the form was validated) undoes the whole save.
+Both run inside the transaction Django's changeform view opens. The form checked everything
+the services check, so they refuse only in a race (someone took the lock since): then the
+whole save is undone and the page shows why, never a 500.
 """
 
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Q
+from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.utils.html import format_html
 
@@ -46,6 +48,15 @@ from .workflow import AtomWorkflowAdminMixin
 # Form fields that atom_update does not take: the type is fixed once created, tags have their
 # own service.
 _NOT_UPDATED = ("atom_type", "tags")
+
+
+class _SaveRefused(Exception):
+    """A service refused the save after the form validated; carries its ValidationError out
+    of the changeform view's transaction, which it rolls back."""
+
+    def __init__(self, error: ValidationError):
+        super().__init__(error)
+        self.error = error
 
 
 @admin.register(LearningAtom)
@@ -183,12 +194,24 @@ class LearningAtomAdmin(
     def save_model(self, request, obj, form, change):
         """Writes nothing: the atom is saved with its inlines in ``save_related``."""
 
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except _SaveRefused as refused:
+            self.message_user(
+                request, f"Not saved: {' '.join(refused.error.messages)}", level=messages.ERROR
+            )
+            return redirect(request.get_full_path())
+
     def save_related(self, request, form, formsets, change):
         inline = {formset.model: formset for formset in formsets}
-        if change:
-            new_media = self._save_changes(request, form, inline)
-        else:
-            new_media = self._create(request, form, inline)
+        try:
+            if change:
+                new_media = self._save_changes(request, form, inline)
+            else:
+                new_media = self._create(request, form, inline)
+        except ValidationError as exc:
+            raise _SaveRefused(exc) from exc
         for formset in formsets:  # what the admin's history reads, as formset.save() would
             if isinstance(formset, ServiceSavedFormSet):
                 formset.note_saved(new_media if formset.model is AtomMedia else None)
