@@ -14,7 +14,8 @@ from apps.core.admin import ReadOnlyAdmin
 
 from .backfill.quarantine import quarantine_retry
 from .backfill.runner import backfill_start
-from .flags import sync_flags, sync_flags_update
+from .live.flags import sync_flags, sync_flags_update
+from .live.outbox.retry import outbox_entries_retry
 from .models import (
     BackfillCheckpoint,
     BackfillRun,
@@ -30,7 +31,6 @@ from .models import (
     SyncConflict,
     SyncFlags,
 )
-from .outbox.retry import outbox_entries_retry
 
 
 @admin.register(QuarantinedRow)

@@ -9,6 +9,6 @@ class LegacySyncConfig(AppConfig):
     def ready(self) -> None:
         from apps.core.sync_port import sync_adapter_register
 
-        from .adapter import LegacySyncAdapter
+        from .live.adapter import LegacySyncAdapter
 
         sync_adapter_register(LegacySyncAdapter())

@@ -71,9 +71,9 @@ def outbox_drain_task(**kwargs) -> None:
     another drain: claims keep drains apart, and every v1 write is an upsert on a fixed id."""
     from django.core.cache import cache
 
-    from .flags import sync_flags
-    from .outbox import DRAIN_QUEUED_KEY
-    from .outbox.push import outbox_drain
+    from .live.flags import sync_flags
+    from .live.outbox import DRAIN_QUEUED_KEY
+    from .live.outbox.push import outbox_drain
 
     cache.delete(DRAIN_QUEUED_KEY)
     if sync_flags().kill_switch:
@@ -88,7 +88,7 @@ def legacy_pull_task(**kwargs) -> None:
     rows already pulled are known and skipped."""
     from django.core.cache import cache
 
-    from .pull import legacy_pull_once
+    from .live.pull import legacy_pull_once
 
     if not cache.add(PULL_LOCK, 1, timeout=120):
         return
@@ -116,7 +116,7 @@ def shadow_compare_task(learner_id: str, v1_answer: dict, **kwargs) -> None:
     it. A redelivery records a second comparison, which only weighs that read twice."""
     from apps.accounts.models import User
 
-    from .progress_reads import shadow_compare
+    from .live.progress_reads import shadow_compare
 
     learner = User.objects.filter(pk=learner_id).first()
     if learner is not None:

@@ -11,13 +11,13 @@ from apps.content.models import LearningAtom
 from apps.curriculum.models import Concept, Course, Unit
 from apps.learning.models import Attempt, Mistake, StudySession, StudyTask, XPEvent
 from apps.legacy_sync.backfill.runner import backfill_run
-from apps.legacy_sync.fixture import legacy_fixture_build
 from apps.legacy_sync.models import (
     BackfillCheckpoint,
     MergedLegacyRow,
     QuarantinedRow,
     StreakComparison,
 )
+from apps.legacy_sync.v1.fixture import legacy_fixture_build
 from apps.scheduler.models import LearnerAtomState, LearnerConceptState
 
 BATCH_SIZE = 50  # small, so every big entity runs in several batches

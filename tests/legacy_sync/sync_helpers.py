@@ -12,7 +12,7 @@ from apps.core.models import Origin
 from apps.learning.services.attempts import AttemptInput, attempts_ingest
 from apps.learning.services.sessions import study_session_start
 from apps.legacy_sync.backfill.curriculum import BIT_CARD_PREFIX
-from apps.legacy_sync.flags import sync_flags_update
+from apps.legacy_sync.live.flags import sync_flags_update
 
 from .backfill_helpers import backfill, dirty_legacy_build
 

@@ -8,8 +8,10 @@ from apps.content.models import LearningAtom
 from apps.core.models import Origin
 from apps.curriculum.models import Unit
 from apps.learning.models import Attempt, StudySession
-from apps.legacy_sync.fixture import DIRTY_KINDS
-from apps.legacy_sync.legacy_models import (
+from apps.legacy_sync.models import QuarantinedRow, StreakComparison
+from apps.legacy_sync.status import conservation_report
+from apps.legacy_sync.v1.fixture import DIRTY_KINDS
+from apps.legacy_sync.v1.models import (
     LegacyAttempt,
     LegacyBit,
     LegacyFlashcard,
@@ -20,8 +22,6 @@ from apps.legacy_sync.legacy_models import (
     LegacyTask,
     LegacyUser,
 )
-from apps.legacy_sync.models import QuarantinedRow, StreakComparison
-from apps.legacy_sync.selectors import conservation_report
 
 from .backfill_helpers import (
     BAD_SESSIONS,

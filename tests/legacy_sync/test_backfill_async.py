@@ -4,9 +4,9 @@ import pytest
 
 from apps.learning.models import Attempt, StudySession
 from apps.legacy_sync.backfill.runner import backfill_run
-from apps.legacy_sync.fixture import legacy_fixture_build
 from apps.legacy_sync.models import BackfillCheckpoint, QuarantinedRow
-from apps.legacy_sync.selectors import conservation_report
+from apps.legacy_sync.status import conservation_report
+from apps.legacy_sync.v1.fixture import legacy_fixture_build
 
 pytestmark = [
     pytest.mark.django_db(databases=["default", "legacy"], transaction=True),

@@ -9,9 +9,9 @@ import pytest
 from apps.core.models import Origin
 from apps.learning.models import Attempt
 from apps.legacy_sync.backfill.json_files import DEDUPE_RULE
-from apps.legacy_sync.legacy_models import LegacyAttempt
 from apps.legacy_sync.models import MergedLegacyRow, StreakComparison
-from apps.legacy_sync.selectors import conservation_report
+from apps.legacy_sync.status import conservation_report
+from apps.legacy_sync.v1.models import LegacyAttempt
 
 from .backfill_helpers import backfill, dirty_legacy_build
 

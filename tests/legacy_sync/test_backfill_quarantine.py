@@ -7,9 +7,9 @@ from apps.accounts.models import User
 from apps.core.models import Origin
 from apps.learning.models import Attempt, StudySession
 from apps.legacy_sync.backfill.quarantine import quarantine_retry
-from apps.legacy_sync.legacy_models import LegacyAttempt, LegacySession
 from apps.legacy_sync.models import QuarantinedRow
-from apps.legacy_sync.selectors import conservation_report
+from apps.legacy_sync.status import conservation_report
+from apps.legacy_sync.v1.models import LegacyAttempt, LegacySession
 from apps.scheduler.models import LearnerConceptState
 
 from .backfill_helpers import WITHOUT_FLASHCARDS, backfill, dirty_legacy_build

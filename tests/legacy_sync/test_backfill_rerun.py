@@ -6,9 +6,9 @@ from django.core.management import call_command
 
 from apps.learning.models import Attempt
 from apps.legacy_sync.backfill.practice import Attempts
-from apps.legacy_sync.legacy_models import LegacyAttempt
 from apps.legacy_sync.models import BackfillCheckpoint, BackfillRun, QuarantinedRow
-from apps.legacy_sync.selectors import conservation_report
+from apps.legacy_sync.status import conservation_report
+from apps.legacy_sync.v1.models import LegacyAttempt
 
 from .backfill_helpers import (
     BATCH_SIZE,

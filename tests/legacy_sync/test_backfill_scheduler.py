@@ -7,8 +7,8 @@ import pytest
 
 from apps.core.models import Origin
 from apps.learning.models import Attempt
-from apps.legacy_sync.fixture import legacy_fixture_build
-from apps.legacy_sync.legacy_models import LegacyReviewCard
+from apps.legacy_sync.v1.fixture import legacy_fixture_build
+from apps.legacy_sync.v1.models import LegacyReviewCard
 from apps.scheduler.models import HalfLifeModel, LearnerAtomState, LearnerConceptState
 from apps.scheduler.services import DEFAULT_P_KNOWN
 

@@ -4,9 +4,9 @@ import json
 import pytest
 from django.db import connections
 
-from apps.legacy_sync.fixture import DIRTY_KINDS, legacy_fixture_build
-from apps.legacy_sync.legacy_models import LegacyAttempt, LegacySession, LegacyUser
-from apps.legacy_sync.schema import LEGACY_TABLES
+from apps.legacy_sync.v1.fixture import DIRTY_KINDS, legacy_fixture_build
+from apps.legacy_sync.v1.models import LegacyAttempt, LegacySession, LegacyUser
+from apps.legacy_sync.v1.schema import LEGACY_TABLES
 
 pytestmark = pytest.mark.django_db(databases=["default", "legacy"], transaction=True)
 
@@ -28,7 +28,7 @@ def test_fixture_has_the_requested_size_and_is_readable_through_legacy_models(tm
     assert report.counts["sessions"] == LegacySession.objects.count() == 100
     assert report.counts["attempts"] == LegacyAttempt.objects.count() == 600
     session_chapters = dict(LegacySession.objects.values_list("id", "chapter_id"))
-    from apps.legacy_sync.legacy_models import LegacyBit
+    from apps.legacy_sync.v1.models import LegacyBit
 
     bit_chapters = dict(LegacyBit.objects.values_list("id", "chapter_id"))
     assert all(
@@ -59,7 +59,7 @@ def test_dirty_fixture_contains_every_kind_of_bad_row(tmp_path):
     assert LegacyAttempt.objects.filter(user_id__gt=40).exists()
     streaks = json.loads((tmp_path / "user_data" / "streaks.json").read_text())
     assert any(key.startswith("user_") for key in streaks)
-    from apps.legacy_sync.legacy_models import LegacyBit
+    from apps.legacy_sync.v1.models import LegacyBit
 
     bit_chapters = dict(LegacyBit.objects.values_list("id", "chapter_id"))
     session_chapters = dict(LegacySession.objects.values_list("id", "chapter_id"))

@@ -10,9 +10,9 @@ from rest_framework.test import APIClient
 from apps.accounts.models import User
 from apps.learning.models import Attempt
 from apps.learning.services.sessions import study_session_start
-from apps.legacy_sync.flags import learner_bucket, learner_cohort, sync_flags_update
+from apps.legacy_sync.live.flags import learner_bucket, learner_cohort, sync_flags_update
+from apps.legacy_sync.live.progress_reads import progress_read
 from apps.legacy_sync.models import CohortAssignment, ShadowRead
-from apps.legacy_sync.progress_reads import progress_read
 
 from .sync_helpers import bit_card, legacy_learner, synced_world, v1, v1_attempt_insert
 

@@ -14,10 +14,10 @@ from apps.content.models import LearningAtom
 from apps.core.models import Origin
 from apps.learning.models import Attempt, StudySession, XPEvent
 from apps.learning.services.sessions import study_session_complete
-from apps.legacy_sync.flags import sync_flags_update
+from apps.legacy_sync.live.flags import sync_flags_update
+from apps.legacy_sync.live.outbox.push import outbox_drain
+from apps.legacy_sync.live.pull import legacy_pull_once
 from apps.legacy_sync.models import OutboxEntry, OutboxStatus, SyncConflict
-from apps.legacy_sync.outbox.push import outbox_drain
-from apps.legacy_sync.pull import legacy_pull_once
 from apps.scheduler.models import LearnerAtomState
 
 from .sync_helpers import (
@@ -218,7 +218,7 @@ def test_a_row_v1_refuses_fails_alone_backs_off_goes_dead_and_staff_can_retry(tm
 
     # and once v1 accepts it, staff retry it and it goes out
     v1("ALTER TABLE points DROP CONSTRAINT small_amounts")
-    from apps.legacy_sync.outbox.retry import outbox_entries_retry
+    from apps.legacy_sync.live.outbox.retry import outbox_entries_retry
 
     assert outbox_entries_retry(entry_ids=[failed.pk]) == 1
     outbox_drain()
@@ -299,7 +299,7 @@ def test_v1_profile_and_bit_edits_reach_v2_unless_v2_has_an_edit_on_its_way(tmp_
     user_update_profile(user=other, display_name="Edited in v2")
     sync_flags_update(kill_switch=False)
 
-    from apps.legacy_sync.pull import profile_changes_pull
+    from apps.legacy_sync.live.pull import profile_changes_pull
 
     assert profile_changes_pull(force=True) == 2
     learner.refresh_from_db()
@@ -335,7 +335,7 @@ def test_a_display_name_edited_in_the_admin_reaches_v1_and_is_not_pulled_back(tm
     assert response.status_code == 302, response.content[:500]
     assert OutboxEntry.objects.filter(entity="users", v2_id=str(learner.pk)).count() == 1
     call_command("legacy_sync_once")
-    from apps.legacy_sync.pull import profile_changes_pull
+    from apps.legacy_sync.live.pull import profile_changes_pull
 
     profile_changes_pull(force=True)
     [(v1_name,)] = v1("SELECT display_name FROM users WHERE id = %s", [int(learner.legacy_key)])

@@ -5,7 +5,7 @@ import pytest
 from django.test import Client
 
 from apps.accounts.roles import AUTHORS, MIGRATION_STAFF
-from apps.legacy_sync.flags import sync_flags
+from apps.legacy_sync.live.flags import sync_flags
 from apps.legacy_sync.models import BackfillRun, FlagChange, OutboxEntry, OutboxStatus
 from tests.accounts.factories import UserFactory
 
@@ -90,7 +90,7 @@ def test_staff_retry_dead_outbox_entries(staff):
 
 
 def test_staff_start_a_backfill_from_the_admin(staff, tmp_path, settings):
-    from apps.legacy_sync.fixture import legacy_fixture_build
+    from apps.legacy_sync.v1.fixture import legacy_fixture_build
 
     settings.LEGACY_JSON_DIR = tmp_path
     legacy_fixture_build(users=5, sessions=5, attempts=20, bits=5, seed=2, json_dir=tmp_path)

@@ -8,7 +8,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from apps.legacy_sync.flags import sync_flags, sync_flags_update
+from apps.legacy_sync.live.flags import sync_flags, sync_flags_update
 from apps.legacy_sync.models import BackfillRun, FlagChange
 from tests.accounts.factories import UserFactory
 

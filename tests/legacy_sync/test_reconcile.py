@@ -16,8 +16,6 @@ from apps.accounts.models import User
 from apps.core.models import Origin
 from apps.learning.models import Attempt, Mistake, StudySession, StudyTask
 from apps.legacy_sync.backfill.keys import legacy_uuid
-from apps.legacy_sync.fixture import legacy_fixture_build
-from apps.legacy_sync.legacy_models import LegacyAttempt, LegacySession, LegacyUser
 from apps.legacy_sync.models import (
     OutboxEntry,
     QuarantinedRow,
@@ -26,6 +24,8 @@ from apps.legacy_sync.models import (
 )
 from apps.legacy_sync.reconcile import reconcile_nightly, reconcile_run
 from apps.legacy_sync.reconcile.entities import MAPPING_NAMES
+from apps.legacy_sync.v1.fixture import legacy_fixture_build
+from apps.legacy_sync.v1.models import LegacyAttempt, LegacySession, LegacyUser
 
 from .backfill_helpers import WITHOUT_FLASHCARDS, backfill, dirty_legacy_build
 from .sync_helpers import answer, bit_card, legacy_learner, synced_world, v2_session

@@ -1,5 +1,5 @@
 """The staff migration status pages (/staff/migration/): who may see them, the figures they
-show for seeded rows (apps/legacy_sync/status.py), their htmx fragments, the JSON endpoint,
+show for seeded rows (apps/legacy_sync/status/), their htmx fragments, the JSON endpoint,
 ``legacy_status --json``'s live parts, and the vendored htmx and Chart.js."""
 
 import io
@@ -23,7 +23,6 @@ from apps.accounts.roles import AUTHORS, MIGRATION_STAFF
 from apps.core.models import Origin
 from apps.learning.models import Attempt, StudySession
 from apps.legacy_sync.backfill.runner import STAGES
-from apps.legacy_sync.fixture import legacy_fixture_build
 from apps.legacy_sync.models import (
     BackfillCheckpoint,
     BackfillRun,
@@ -41,7 +40,6 @@ from apps.legacy_sync.models import (
     ShadowRead,
     SyncFlags,
 )
-from apps.legacy_sync.schema import legacy_schema_create
 from apps.legacy_sync.status import (
     SECTIONS,
     backfill_finished,
@@ -50,6 +48,8 @@ from apps.legacy_sync.status import (
     percentile,
     status_section,
 )
+from apps.legacy_sync.v1.fixture import legacy_fixture_build
+from apps.legacy_sync.v1.schema import legacy_schema_create
 from tests.accounts.factories import UserFactory
 from tests.content.factories import make_atom
 from tests.learning.factories import AttemptFactory

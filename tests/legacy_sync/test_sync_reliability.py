@@ -14,10 +14,10 @@ from django.conf import settings
 from django.db import OperationalError, connection, connections
 
 from apps.learning.models import Attempt
-from apps.legacy_sync.flags import sync_flags_update
+from apps.legacy_sync.live.flags import sync_flags_update
+from apps.legacy_sync.live.outbox.push import outbox_drain
+from apps.legacy_sync.live.pull import legacy_pull_once
 from apps.legacy_sync.models import OutboxEntry, OutboxStatus, QuarantinedRow
-from apps.legacy_sync.outbox.push import outbox_drain
-from apps.legacy_sync.pull import legacy_pull_once
 from apps.legacy_sync.reconcile import reconcile_run
 from apps.legacy_sync.tasks import outbox_drain_task
 from config.celery import app as celery_app

@@ -6,7 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from apps.legacy_sync.backfill.json_files import user_data_folder
 from apps.legacy_sync.backfill.runner import DEFAULT_BATCH_SIZE, backfill_run, stages_select
-from apps.legacy_sync.selectors import conservation_report
+from apps.legacy_sync.status import conservation_report
 
 BAR_WIDTH = 30
 JSON_ENTITIES = {"json_attempts", "json_streaks"}

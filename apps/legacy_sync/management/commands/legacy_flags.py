@@ -4,7 +4,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from ...flags import FLAG_NAMES, sync_flags, sync_flags_update
+from ...live.flags import FLAG_NAMES, sync_flags, sync_flags_update
 from ...models import ReadSource
 
 ON_OFF = {"on": True, "off": False}

@@ -4,7 +4,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from apps.legacy_sync.fixture import legacy_fixture_build
+from apps.legacy_sync.v1.fixture import legacy_fixture_build
 
 
 class Command(BaseCommand):

@@ -2,7 +2,7 @@ import json
 
 from django.core.management.base import BaseCommand
 
-from apps.legacy_sync.selectors import legacy_status
+from apps.legacy_sync.status import legacy_status
 
 
 class Command(BaseCommand):

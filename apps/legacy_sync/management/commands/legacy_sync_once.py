@@ -4,8 +4,8 @@ beat tasks run, for staff and scripts)."""
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError
 
-from ...outbox.push import outbox_drain
-from ...pull import DUAL_WRITE_OFF, KILL_SWITCH_ON, legacy_pull_once
+from ...live.outbox.push import outbox_drain
+from ...live.pull import DUAL_WRITE_OFF, KILL_SWITCH_ON, legacy_pull_once
 
 # Why nothing ran, and how to change it. Both exit non-zero so that scripts notice.
 NOT_RUN = {
