@@ -59,7 +59,7 @@ from apps.scheduler.models import LearnerAtomState
 
 from ..backfill.curriculum import BIT_CARD_PREFIX
 from ..backfill.json_files import JSON_PREFIX
-from ..v1.entities import POINT_REASONS
+from ..v1.entities import BY_NAME, POINT_REASONS
 from .dialects import Dialect
 
 Expr = str | Callable[[Dialect], str]
@@ -183,29 +183,40 @@ def _point_reason(expr: str) -> str:
     return f"CASE {expr} {cases} END"
 
 
+def _entity_mapping(name: str, *, v1_joins: str = "", **fields) -> Mapping:
+    """The mapping of a v1 entity: its v1 table, key space, v2 model and backfill entity come
+    from the registry (v1/entities.py). Text keys span the whole 32-bit hash space."""
+    v1 = BY_NAME[name]
+    return Mapping(
+        name=name,
+        v1=Source(key=f"t.{v1.key}", tables=f"{v1.table} t {v1_joins}".rstrip()),
+        v1_domain="" if v1.key_is_text else _v1_domain(v1.table, v1.key),
+        model=v1.model,
+        key_is_text=v1.key_is_text,
+        backfill=name,
+        **fields,
+    )
+
+
 def _v1_user(name: str = "user") -> Column:
     return Column(name, "text", "t.user_id", "u.legacy_key")
 
 
 MAPPINGS: tuple[Mapping, ...] = (
-    Mapping(
-        name="users",
+    _entity_mapping(
+        "users",
         columns=(
             Column("email", "text", lambda d: f"lower({d.trimmed('t.email')})", "t.email"),
             Column("display_name", "text", "substr(COALESCE(t.display_name, ''), 1, 150)",
                    "t.display_name"),
             Column("timezone", "text", "COALESCE(NULLIF(t.timezone, ''), 'UTC')", "t.timezone"),
         ),
-        v1=Source(key="t.id", tables="users t"),
         v2=Source(key="t.legacy_key", tables=f"{USERS} t", where=KEYED),
-        v1_domain=_v1_domain("users"),
-        model=User,
         id_entity="users",
         kept_because="a v2 account has a password, roles and settings of its own",
-        backfill="users",
     ),
-    Mapping(
-        name="chapters",
+    _entity_mapping(
+        "chapters",
         columns=(
             Column("app", "text", lambda d: d.trimmed("t.app_name"),
                    lambda d: d.after_prefix("c.legacy_key", "app:")),
@@ -214,17 +225,13 @@ MAPPINGS: tuple[Mapping, ...] = (
                    "CASE WHEN COALESCE(t.position, 0) < 0 THEN 0 ELSE COALESCE(t.position, 0) END",
                    "t.position"),
         ),
-        v1=Source(key="t.id", tables="chapters t"),
         v2=Source(key="t.legacy_key", tables=f"{UNITS} t LEFT JOIN {COURSES} c "
                   "ON c.id = t.course_id", where=KEYED),
-        v1_domain=_v1_domain("chapters"),
-        model=Unit,
         id_entity="chapters",
         kept_because="units are curriculum that editors change in v2",
-        backfill="chapters",
     ),
-    Mapping(
-        name="bits",
+    _entity_mapping(
+        "bits",
         columns=(
             Column("chapter", "text", "t.chapter_id",
                    f"(SELECT un.legacy_key FROM {CONCEPT_UNITS} cu JOIN {UNITS} un "  # noqa: S608
@@ -234,16 +241,12 @@ MAPPINGS: tuple[Mapping, ...] = (
             Column("translation", "text", "COALESCE(t.translation, '')", "t.translation"),
             Column("difficulty", "int", "COALESCE(t.difficulty, 3)", "t.difficulty"),
         ),
-        v1=Source(key="t.id", tables="bits t"),
         v2=Source(key="t.legacy_key", tables=f"{CONCEPTS} t", where=KEYED),
-        v1_domain=_v1_domain("bits"),
-        model=Concept,
         id_entity="bits",
         kept_because="concepts are curriculum that editors change in v2",
-        backfill="bits",
     ),
-    Mapping(
-        name="flashcards",
+    _entity_mapping(
+        "flashcards",
         columns=(
             Column("bit", "text", "t.bit_id", "ab.bit"),
             Column("front", "text", lambda d: d.trimmed("t.front"),
@@ -252,18 +255,14 @@ MAPPINGS: tuple[Mapping, ...] = (
             Column("back", "text", _plain_back,
                    lambda d: d.json_path_text("r.snapshot", "content", "back")),
         ),
-        v1=Source(key="t.id", tables="flashcards t"),
         v2=Source(key="t.legacy_key",
                   tables=f"{ATOMS} t LEFT JOIN {ATOM_BITS} ab ON ab.atom_id = t.id "
                   f"LEFT JOIN {REVISIONS} r ON r.id = t.published_revision_id",
                   where=f"{KEYED} AND t.legacy_key NOT LIKE '{BIT_CARD_PREFIX}%%'"),
-        v1_domain=_v1_domain("flashcards"),
-        model=LearningAtom,
         kept_because="atoms have revisions and review history in v2",
-        backfill="flashcards",
     ),
-    Mapping(
-        name="sessions",
+    _entity_mapping(
+        "sessions",
         columns=(
             _v1_user(),
             Column("app", "text", lambda d: d.trimmed("ch.app_name"),
@@ -271,17 +270,14 @@ MAPPINGS: tuple[Mapping, ...] = (
             Column("started_at", "ts", "t.started_at", "t.started_at"),
             Column("completed_at", "ts", "t.completed_at", "t.completed_at"),
         ),
-        v1=Source(key="t.id", tables="sessions t LEFT JOIN chapters ch ON ch.id = t.chapter_id"),
+        v1_joins="LEFT JOIN chapters ch ON ch.id = t.chapter_id",
         v2=Source(key="t.legacy_key",
                   tables=f"{SESSIONS} t {LEARNER} LEFT JOIN {COURSES} c ON c.id = t.course_id",
                   where=f"{KEYED} AND t.legacy_key NOT LIKE '%%@%%'"),
-        v1_domain=_v1_domain("sessions"),
-        model=StudySession,
         id_entity="sessions",
-        backfill="sessions",
     ),
-    Mapping(
-        name="attempts",
+    _entity_mapping(
+        "attempts",
         columns=(
             _v1_user(),
             Column("bit", "text", "t.bit_id", "ab.bit"),
@@ -292,15 +288,11 @@ MAPPINGS: tuple[Mapping, ...] = (
                        f"COALESCE({d.json_text('t.response', 'user_answer')}, '{{')")),
             Column("answered_at", "ts", "t.created_at", "t.answered_at"),
         ),
-        v1=Source(key="t.id", tables="attempts t"),
         v2=Source(key="t.legacy_key",
                   tables=f"{ATTEMPTS} t {LEARNER} {BIT_ATOM} "
                   f"LEFT JOIN {SESSIONS} s ON s.id = t.session_id",
                   where=V1_ATTEMPT),
-        v1_domain=_v1_domain("attempts"),
-        model=Attempt,
         id_entity="attempts",
-        backfill="attempts",
     ),
     Mapping(
         name="learner_attempts",
@@ -315,8 +307,8 @@ MAPPINGS: tuple[Mapping, ...] = (
         held_by="attempts",  # quarantined attempts are not counted: v2 cannot have them
         held_column="t.id",
     ),
-    Mapping(
-        name="review_cards",
+    _entity_mapping(
+        "review_cards",
         columns=(
             _v1_user(),
             Column("bit", "text", "t.bit_id", "ab.bit"),
@@ -328,16 +320,12 @@ MAPPINGS: tuple[Mapping, ...] = (
             Column("due_at", "ts", "t.due_at", "t.due_at"),
             Column("last_reviewed_at", "ts", "t.last_reviewed_at", "t.last_reviewed_at"),
         ),
-        v1=Source(key="t.id", tables="review_cards t"),
         v2=Source(key="t.legacy_key", tables=f"{_table(LearnerAtomState)} t {LEARNER} {BIT_ATOM}",
                   where=KEYED),
-        v1_domain=_v1_domain("review_cards"),
-        model=LearnerAtomState,
         kept_because="the scheduler state moves on with the learner's v2 reviews",
-        backfill="review_cards",
     ),
-    Mapping(
-        name="mistake_logs",
+    _entity_mapping(
+        "mistake_logs",
         columns=(
             _v1_user(),
             Column("bit", "text", "t.bit_id", "co.legacy_key"),
@@ -345,30 +333,22 @@ MAPPINGS: tuple[Mapping, ...] = (
             Column("raw_text", "text", "COALESCE(t.raw_text, '')", "t.raw_text"),
             Column("occurred_at", "ts", "t.created_at", "t.occurred_at"),
         ),
-        v1=Source(key="t.id", tables="mistake_logs t"),
         v2=Source(key="t.legacy_key", tables=f"{_table(Mistake)} t {LEARNER} "
                   f"LEFT JOIN {CONCEPTS} co ON co.id = t.concept_id", where=KEYED),
-        v1_domain=_v1_domain("mistake_logs"),
-        model=Mistake,
         id_entity="mistake_logs",
-        backfill="mistake_logs",
     ),
-    Mapping(
-        name="points",
+    _entity_mapping(
+        "points",
         columns=(
             _v1_user(),
             Column("reason", "text", _point_reason("t.reason"), "t.reason"),
             Column("amount", "int", "t.amount", "t.amount"),
             Column("occurred_at", "ts", "t.created_at", "t.occurred_at"),
         ),
-        v1=Source(key="t.id", tables="points t"),
         v2=Source(key="t.legacy_key", tables=f"{_table(XPEvent)} t {LEARNER}", where=KEYED),
-        v1_domain=_v1_domain("points"),
-        model=XPEvent,
-        backfill="points",
     ),
-    Mapping(
-        name="tasks",
+    _entity_mapping(
+        "tasks",
         columns=(
             _v1_user(),
             Column("title", "text", "substr(t.title, 1, 255)", "t.title"),
@@ -377,12 +357,7 @@ MAPPINGS: tuple[Mapping, ...] = (
             Column("priority", "int", "COALESCE(t.priority, 0)", "t.priority"),
             Column("status", "text", "COALESCE(NULLIF(t.status, ''), 'open')", "t.status"),
         ),
-        v1=Source(key="t.id", tables="tasks t"),
         v2=Source(key="t.legacy_key", tables=f"{_table(StudyTask)} t {LEARNER}", where=KEYED),
-        v1_domain="",  # text keys: the whole 32-bit hash space
-        model=StudyTask,
-        key_is_text=True,
-        backfill="tasks",
     ),
 )  # fmt: skip
 
