@@ -106,7 +106,7 @@ def placement_finish(*, session: StudySession) -> PlacementStep:
                 f"θ standard error {step.se:.2f}. Answer the next item first."
             )
         _concept_states_seed(session=locked, theta=step.theta, se=step.se)
-        study_session_complete(session=locked)
+        study_session_complete(session=locked, placement_applied=True)
     return step
 
 

@@ -148,3 +148,24 @@ def test_the_placement_finishes_through_a_post_and_only_once(course_with_items):
     )
     assert thetas == {0.25}
     assert XPEvent.objects.filter(session=session, reason="session_complete").count() == 1
+
+
+def test_a_placement_is_finished_only_through_its_own_door(course_with_items):
+    # given a learner who answered the whole placement test
+    course, _ = course_with_items
+    learner = UserFactory()
+    client = APIClient()
+    client.force_authenticate(learner)
+    session_id = start(client, course)
+
+    # when they close it through the generic session door, it is refused: closing it there
+    # would skip the result, and placement_finish would then have nothing to apply
+    closed = client.post(f"/api/v1/sessions/{session_id}/complete/", {}, format="json")
+    assert closed.status_code == 409
+    assert closed.json()["error"]["code"] == "placement_finish_required"
+    assert StudySession.objects.get(pk=session_id).completed_at is None
+
+    # then the placement door still finishes it, with its result
+    run_placement(client, session_id, answer_correctly=lambda atom: True)
+    assert StudySession.objects.get(pk=session_id).completed_at is not None
+    assert LearnerConceptState.objects.filter(learner=learner).exists()

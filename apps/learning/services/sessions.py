@@ -4,9 +4,10 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from apps.core.errors import DomainConflict
 from apps.core.sync_port import learner_session_started, rows_changed
 
-from ..models import StudySession, XPEvent, XPReason
+from ..models import SessionKind, StudySession, XPEvent, XPReason
 from .client_clock import client_time_problem
 
 XP_FOR_COMPLETED_SESSION = 20
@@ -39,10 +40,24 @@ def study_session_start(
     return session
 
 
+class PlacementFinishedElsewhere(DomainConflict):
+    code = "placement_finish_required"
+
+
 def study_session_complete(
-    *, session: StudySession, completed_at: datetime | None = None
+    *, session: StudySession, completed_at: datetime | None = None, placement_applied=False
 ) -> StudySession:
-    """Mark the session done (idempotent) and award its XP once, if anything was answered."""
+    """Mark the session done (idempotent) and award its XP once, if anything was answered.
+
+    A placement session is finished by the scheduler's ``placement_finish``, which applies
+    its result and then calls here with ``placement_applied=True``; any other door is refused,
+    so a placement can never be closed without its result.
+    """
+    if session.kind == SessionKind.PLACEMENT and not placement_applied:
+        raise PlacementFinishedElsewhere(
+            "A placement test is finished with POST /api/v1/scheduler/placement/finish/, "
+            "which applies its result."
+        )
     if completed_at is not None and (problem := client_time_problem(completed_at)):
         raise ValidationError({"completed_at": [problem]})
     completed_at = completed_at or timezone.now()
