@@ -235,7 +235,13 @@ class SessionCompleteView(APIView):
         summary="Complete a study session (idempotent)",
         tags=["sessions"],
         request=InputSerializer,
-        responses={200: SessionStartView.OutputSerializer},
+        responses={
+            200: SessionStartView.OutputSerializer,
+            409: error_response(
+                "A placement session: finish it with POST /api/v1/scheduler/placement/finish/ "
+                "(placement_finish_required)."
+            ),
+        },
     )
     def post(self, request, session_id):
         session = get_object_or_404(
