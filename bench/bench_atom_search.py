@@ -5,19 +5,13 @@ Needs a PostgreSQL server (default postgres://postgres@127.0.0.1:5432); it creat
 scratch database. Run: .venv/bin/python bench/bench_atom_search.py [atoms]
 """
 
-import os
 import random
 import sys
 import time
-import uuid
-from pathlib import Path
 
-import psycopg
+from _common import connections_close, databases_create, databases_drop, django_setup, scratch_name
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-SERVER = os.environ.get("BENCH_PG_SERVER", "postgres://postgres@127.0.0.1:5432")
-SCRATCH = f"bench_search_{uuid.uuid4().hex[:8]}"
+SCRATCH = scratch_name("search")
 
 WORDS = [
     "signal",
@@ -55,18 +49,6 @@ WORDS = [
 ]
 
 
-def setup_django():
-    os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings.test"
-    os.environ["DATABASE_URL"] = f"{SERVER}/{SCRATCH}"
-    os.environ.pop("REDIS_URL", None)
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
-
-
 def populate(count: int) -> None:
     from apps.content.models import LearningAtom
 
@@ -100,10 +82,9 @@ def timed(label: str, run, repeats: int = 20) -> float:
 
 
 def main(count: int) -> None:
-    with psycopg.connect(f"{SERVER}/postgres", autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{SCRATCH}"')
+    databases_create(SCRATCH)
     try:
-        setup_django()
+        django_setup(SCRATCH)
         populate(count)
         from django.db.models import Q
 
@@ -120,11 +101,8 @@ def main(count: int) -> None:
         fts = timed("full-text search (GIN)", lambda: atom_search(text="zebra").count())
         print(f"speed-up fts vs scan                     {baseline / fts:8.1f}x")
     finally:
-        from django.db import connections
-
-        connections.close_all()
-        with psycopg.connect(f"{SERVER}/postgres", autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{SCRATCH}" WITH (FORCE)')
+        connections_close()
+        databases_drop(SCRATCH)
 
 
 if __name__ == "__main__":

@@ -9,42 +9,17 @@ same run:
 Creates and drops a scratch database. Run: .venv/bin/python bench/bench_attempts.py
 """
 
-import json
 import os
 import random
 import signal
-import subprocess
-import sys
 import time
 import urllib.request
 import uuid
 from datetime import timedelta
-from pathlib import Path
 
-import psycopg
+import _common as common
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-SERVER = os.environ.get("BENCH_PG_SERVER", "postgres://postgres@127.0.0.1:5432")
-SCRATCH = f"bench_attempts_{uuid.uuid4().hex[:8]}"
-PORT = int(os.environ.get("BENCH_PORT", "8971"))
-
-
-def setup_django() -> None:
-    os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings.test"
-    os.environ["DATABASE_URL"] = f"{SERVER}/{SCRATCH}"
-    os.environ.pop("REDIS_URL", None)
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
-
-
-def percentile(samples: list[float], q: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+SCRATCH = common.scratch_name("attempts")
 
 
 def seed_history(learner, atoms, count: int) -> None:
@@ -155,8 +130,7 @@ def bench_statistics(atoms) -> None:
             started = time.perf_counter()
             call()
             samples.append((time.perf_counter() - started) * 1000)
-        p50, p99 = percentile(samples, 0.5), percentile(samples, 0.99)
-        print(f"{label:<42}p50 {p50:7.1f} ms   p99 {p99:7.1f} ms")
+        common.print_latency(label, samples)
 
 
 def bench_http(atoms) -> None:
@@ -164,27 +138,11 @@ def bench_http(atoms) -> None:
 
     learner = User.objects.create_user("live@example.com", "demo-pass-123")
     seed_history(learner, atoms, 10_000)
-    env = os.environ | {
-        "DJANGO_SETTINGS_MODULE": "config.settings.test",
-        "API_THROTTLE_USER": "1000000/minute",
-        "API_THROTTLE_ANON": "1000000/minute",
-    }
-    server = subprocess.Popen(  # noqa: S603 - our own gunicorn
-        [str(ROOT / ".venv/bin/gunicorn"), "config.wsgi", "--bind", f"127.0.0.1:{PORT}",
-         "--workers", "2", "--log-level", "warning"],
-        cwd=ROOT, env=env,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{PORT}"
+    env = os.environ | {"DJANGO_SETTINGS_MODULE": "config.settings.test", **common.NO_THROTTLE}
+    server = common.gunicorn_start(common.PORT, env=env)
+    base = f"http://127.0.0.1:{common.PORT}"
     try:
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(f"{base}/healthz", timeout=1)  # noqa: S310
-                break
-            except OSError:
-                time.sleep(0.2)
-        credentials = {"email": "live@example.com", "password": "demo-pass-123"}
-        token = _post(base + "/api/v1/auth/token/", credentials)["access"]
-        headers = {"Authorization": f"Bearer {token}"}
+        headers = common.bearer(base, "live@example.com", "demo-pass-123")
         health, posts = [], []
         for n in range(300):
             started = time.perf_counter()
@@ -193,32 +151,21 @@ def bench_http(atoms) -> None:
             body = {"client_attempt_id": str(uuid.uuid4()), "atom": str(atoms[n % len(atoms)].pk),
                     "response": {"choice": n % 3}, "time_taken_ms": 2500}  # fmt: skip
             started = time.perf_counter()
-            _post(base + "/api/v1/attempts/", body, headers)
+            common.post_json(base + "/api/v1/attempts/", body, headers)
             posts.append((time.perf_counter() - started) * 1000)
         for label, samples in (("POST /api/v1/attempts/ (10k history)", posts[20:]),
                                ("baseline: GET /healthz", health[20:])):  # fmt: skip
-            p50, p99 = percentile(samples, 0.5), percentile(samples, 0.99)
-            print(f"{label:<42}p50 {p50:7.1f} ms   p99 {p99:7.1f} ms")
+            common.print_latency(label, samples)
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=20)
 
 
-def _post(url: str, body: dict, headers: dict | None = None) -> dict:
-    request = urllib.request.Request(  # noqa: S310 - loopback only
-        url, data=json.dumps(body).encode(), method="POST",
-        headers={"Content-Type": "application/json", **(headers or {})},
-    )  # fmt: skip
-    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
-        return json.loads(response.read())
-
-
 def main() -> None:
     random.seed(3)
-    with psycopg.connect(f"{SERVER}/postgres", autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{SCRATCH}"')
+    common.databases_create(SCRATCH)
     try:
-        setup_django()
+        common.django_setup(SCRATCH)
         from apps.content.services import ConceptWeightInput, atom_create
         from apps.curriculum.models import Concept, Course
 
@@ -235,16 +182,11 @@ def main() -> None:
         ]  # fmt: skip
         bench_batch(atoms)
         bench_statistics(atoms)
-        from django.db import connections
-
-        connections.close_all()
+        common.connections_close()
         bench_http(atoms)
     finally:
-        from django.db import connections
-
-        connections.close_all()
-        with psycopg.connect(f"{SERVER}/postgres", autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{SCRATCH}" WITH (FORCE)')
+        common.connections_close()
+        common.databases_drop(SCRATCH)
 
 
 if __name__ == "__main__":

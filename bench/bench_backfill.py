@@ -21,60 +21,46 @@ import subprocess
 import sys
 import time
 import uuid
-from pathlib import Path
 
 import psycopg
+from _common import (  # first: it puts the project root on sys.path
+    ROOT,
+    SCALE,
+    SERVER,
+    databases_create,
+    databases_drop,
+    django_env,
+    peak_rss_mb,
+    scratch_pair,
+)
+from _common import manage as manage_run
 
-ROOT = Path(__file__).resolve().parent.parent
-SERVER = os.environ.get("BENCH_PG_SERVER", "postgres://postgres@127.0.0.1:5432")
-SCALE = float(os.environ.get("BENCH_SCALE", "1.0"))
+from devtools.celery_worker import worker_start as celery_worker_start
+from devtools.celery_worker import worker_stop
+
 RUN = uuid.uuid4().hex[:8]
-NEW, LEGACY = f"bench_backfill_{RUN}", f"bench_backfill_{RUN}_legacy"
+NEW, LEGACY = scratch_pair("backfill", RUN)
 JSON_DIR = ROOT / "var" / f"bench_backfill_{RUN}"
 SAMPLE = 20_000
-
-
-def admin(sql: str) -> None:
-    with psycopg.connect(f"{SERVER}/postgres", autocommit=True) as conn:
-        conn.execute(sql)
-
-
 QUEUE = f"bench-backfill-{RUN}"
 REDIS = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
 def env(new_db: str = NEW, *, broker: bool = False) -> dict:
     """Eager Celery by default; with ``broker`` tasks go through Redis to the bench's worker."""
-    return os.environ | {
-        # Not the test settings: they make Celery eager, and --async must reach the worker.
-        "DJANGO_SETTINGS_MODULE": "config.settings.dev",
-        "DJANGO_DEBUG": "false",
-        "DATABASE_URL": f"{SERVER}/{new_db}",
-        "LEGACY_DATABASE_URL": f"{SERVER}/{LEGACY}",
-        "REDIS_URL": REDIS if broker else "",
-        "CELERY_QUEUE": QUEUE,
-    }
+    return django_env(new_db, LEGACY, redis_url=REDIS if broker else "", CELERY_QUEUE=QUEUE)
 
 
 def manage(*args: str, new_db: str = NEW, broker: bool = False) -> subprocess.CompletedProcess:
     """Run a management command under /usr/bin/time to read its peak RSS."""
-    argv = ["/usr/bin/time", "-f", "MAXRSS_KB=%M", sys.executable, "manage.py", *args]
-    return subprocess.run(argv, cwd=ROOT, env=env(new_db, broker=broker), capture_output=True,  # noqa: S603
-                          text=True, check=True)  # fmt: skip
+    return manage_run(*args, env=env(new_db, broker=broker), peak_rss=True)
 
 
 def worker_start(new_db: str) -> subprocess.Popen:
+    """Two prefork processes (this machine's cores) on ``new_db``, once consuming."""
     log = JSON_DIR.parent / f"bench_backfill_{RUN}_worker.log"
-    argv = [sys.executable, "-m", "celery", "-A", "config", "worker", "--queues", QUEUE,
-            "--concurrency", "2", "--pool", "prefork", "--without-gossip", "--without-mingle",
-            "--without-heartbeat", "--loglevel", "INFO"]  # fmt: skip
-    worker = subprocess.Popen(argv, cwd=ROOT, env=env(new_db, broker=True),  # noqa: S603
-                              stdout=log.open("w"), stderr=subprocess.STDOUT)  # fmt: skip
-    while "ready." not in log.read_text():
-        if worker.poll() is not None:
-            raise RuntimeError(f"the worker exited:\n{log.read_text()[-2000:]}")
-        time.sleep(0.2)
-    return worker
+    return celery_worker_start(QUEUE, log, env=env(new_db, broker=True), pool="prefork",
+                               concurrency=2)  # fmt: skip
 
 
 def entity_rates(stdout: str) -> dict[str, str]:
@@ -82,13 +68,8 @@ def entity_rates(stdout: str) -> dict[str, str]:
 
 
 def fresh_database(name: str) -> None:
-    admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    admin(f'CREATE DATABASE "{name}"')
+    databases_create(name, replace=True)
     manage("migrate", "--noinput", new_db=name)
-
-
-def peak_rss_mb(stderr: str) -> float:
-    return int(re.search(r"MAXRSS_KB=(\d+)", stderr).group(1)) / 1024
 
 
 def attempts_checkpoint(new_db: str) -> int:
@@ -148,7 +129,7 @@ print(len(rows) / elapsed)
 
 def main() -> None:
     users, sessions, attempts = (int(n * SCALE) for n in (20_000, 450_000, 3_200_000))
-    admin(f'CREATE DATABASE "{LEGACY}"')
+    databases_create(LEGACY)
     try:
         fresh_database(NEW)
         started = time.perf_counter()
@@ -173,9 +154,8 @@ def main() -> None:
 
         # 1b. Reconciliation of the same data (issue 8's target: < 60 s at seed scale).
         started = time.perf_counter()
-        argv = ["/usr/bin/time", "-f", "MAXRSS_KB=%M", sys.executable, "manage.py",
-                "legacy_reconcile", "--json"]  # fmt: skip
-        checked = subprocess.run(argv, cwd=ROOT, env=env(NEW), capture_output=True, text=True)  # noqa: S603
+        checked = manage_run("legacy_reconcile", "--json", env=env(NEW), check=False,
+                             peak_rss=True)  # fmt: skip
         seconds = time.perf_counter() - started
         summary = json.loads(checked.stdout) if checked.stdout.strip().startswith("{") else {}
         print(f"   legacy_reconcile: {seconds:.0f} s, exit {checked.returncode}, unexplained "
@@ -194,15 +174,14 @@ def main() -> None:
             result = manage(*argv, new_db=async_db, broker=True)
             total_async = time.perf_counter() - started
         finally:
-            worker.terminate()
-            worker.wait(timeout=60)
+            worker_stop(worker, timeout=60)
         rates_async = entity_rates(result.stdout)
         same = status(async_db) == status(NEW)
         print(f"\n2. backfill, --async on 2 worker processes: {total_async:.0f} s in all "
               f"({total / total_async:.2f}× the one-process run); attempts "
               f"{rates_async['attempts']} rows/s, learner_states {rates_async['learner_states']} "
               f"learners/s; same per-entity counts as the one-process run: {same}")  # fmt: skip
-        admin(f'DROP DATABASE IF EXISTS "{async_db}" WITH (FORCE)')
+        databases_drop(async_db)
 
         # 3. The seed's row-by-row ORM loop, same data, same machine, same run.
         orm_rate = orm_baseline()
@@ -230,10 +209,9 @@ def main() -> None:
         print(f"\n4. SIGKILL with {at_kill:,} of {attempts:,} attempts committed; the resume took "
               f"{resume:.0f} s (full run {total:.0f} s); same per-entity counts as the "
               f"uninterrupted run: {same}")  # fmt: skip
-        admin(f'DROP DATABASE IF EXISTS "{resumed_db}" WITH (FORCE)')
+        databases_drop(resumed_db)
     finally:
-        admin(f'DROP DATABASE IF EXISTS "{NEW}" WITH (FORCE)')
-        admin(f'DROP DATABASE IF EXISTS "{LEGACY}" WITH (FORCE)')
+        databases_drop(NEW, LEGACY)
         subprocess.run(["rm", "-rf", str(JSON_DIR)], check=False)  # noqa: S603, S607
         (JSON_DIR.parent / f"bench_backfill_{RUN}_worker.log").unlink(missing_ok=True)
 

@@ -16,43 +16,23 @@ databases. Run: .venv/bin/python bench/bench_reconcile.py
 """
 
 import json
-import os
 import random
 import subprocess
-import sys
 import time
 import uuid
-from pathlib import Path
 
 import psycopg
+from _common import ROOT, SCALE, SERVER, databases_create, databases_drop, django_env, scratch_pair
+from _common import manage as manage_run
 
-ROOT = Path(__file__).resolve().parent.parent
-SERVER = os.environ.get("BENCH_PG_SERVER", "postgres://postgres@127.0.0.1:5432")
-SCALE = float(os.environ.get("BENCH_SCALE", "1.0"))
 RUN = uuid.uuid4().hex[:8]
-NEW, LEGACY = f"bench_reconcile_{RUN}", f"bench_reconcile_{RUN}_legacy"
+NEW, LEGACY = scratch_pair("reconcile", RUN)
 JSON_DIR = ROOT / "var" / f"bench_reconcile_{RUN}"
 PYTHON_BASELINE_MAX_SCALE = 0.25
 
 
-def admin(sql: str) -> None:
-    with psycopg.connect(f"{SERVER}/postgres", autocommit=True) as conn:
-        conn.execute(sql)
-
-
-def env() -> dict:
-    return os.environ | {
-        "DJANGO_SETTINGS_MODULE": "config.settings.dev",
-        "DJANGO_DEBUG": "false",
-        "DATABASE_URL": f"{SERVER}/{NEW}",
-        "LEGACY_DATABASE_URL": f"{SERVER}/{LEGACY}",
-        "REDIS_URL": "",
-    }
-
-
 def manage(*args: str, check: bool = True) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env(),  # noqa: S603
-                          capture_output=True, text=True, check=check)  # fmt: skip
+    return manage_run(*args, env=django_env(NEW, LEGACY), check=check)
 
 
 def reconcile(*args: str) -> tuple[dict, float]:
@@ -124,8 +104,7 @@ def inject(rng: random.Random) -> set[tuple[str, str, str]]:
 
 def main() -> None:
     users, sessions, attempts = (int(n * SCALE) for n in (20_000, 450_000, 3_200_000))
-    admin(f'CREATE DATABASE "{LEGACY}"')
-    admin(f'CREATE DATABASE "{NEW}"')
+    databases_create(LEGACY, NEW)
     try:
         manage("migrate", "--noinput")
         started = time.perf_counter()
@@ -180,8 +159,7 @@ def main() -> None:
             print(f"\n4. baseline skipped above BENCH_SCALE={PYTHON_BASELINE_MAX_SCALE}: the "
                   "Python method holds every attempt in memory")  # fmt: skip
     finally:
-        admin(f'DROP DATABASE IF EXISTS "{NEW}" WITH (FORCE)')
-        admin(f'DROP DATABASE IF EXISTS "{LEGACY}" WITH (FORCE)')
+        databases_drop(NEW, LEGACY)
         subprocess.run(["rm", "-rf", str(JSON_DIR)], check=False)  # noqa: S603, S607
 
 

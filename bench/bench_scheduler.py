@@ -9,24 +9,21 @@ Run: .venv/bin/python bench/bench_scheduler.py   (needs PostgreSQL for part 2)
 
 import os
 import signal
-import subprocess
 import sys
 import time
 import urllib.request
 from datetime import timedelta
-from pathlib import Path
 
+import _common as common  # first: it puts the project root on sys.path
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
-
-from apps.scheduler.algorithms.scoring import (  # noqa: E402
+from apps.scheduler.algorithms.scoring import (
     ScoreWeights,
     score_candidates,
     score_candidates_loop,
 )
+
+SCRATCH = common.scratch_name("scheduler")
 
 
 def bench_scoring() -> None:
@@ -49,14 +46,10 @@ def bench_scoring() -> None:
 
 
 def bench_next() -> None:
-    import bench_attempts as shared
-    import psycopg
-
-    with psycopg.connect(f"{shared.SERVER}/postgres", autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{shared.SCRATCH}"')
+    common.databases_create(SCRATCH)
     server = None
     try:
-        shared.setup_django()
+        common.django_setup(SCRATCH)
         from django.db import connections
         from django.utils import timezone
 
@@ -113,46 +106,12 @@ def bench_next() -> None:
             next_items(learner=learner, course=course, limit=10)
             profiler.disable()
             pstats.Stats(profiler).sort_stats("cumulative").print_stats(18)
-            from django.db.models import FilteredRelation, Q
-
-            from apps.content.models import AtomStatus
-
-            query = (
-                LearningAtom.objects.filter(
-                    published_revision__isnull=False, live_concepts__course=course
-                )
-                .exclude(status=AtomStatus.ARCHIVED)
-                .annotate(
-                    mine=FilteredRelation(
-                        "learner_states",
-                        condition=Q(learner_states__learner=learner)
-                        & Q(learner_states__archived_in__isnull=True),
-                    )
-                )
-                .values_list("pk", "mine__due_at", "mine__reviews")
-            )
-            print(query.explain(analyze=True))
+            explain_candidates_query(learner, course)
             return
-        connections.close_all()
-        env = os.environ | {
-            "API_THROTTLE_USER": "1000000/minute",
-            "API_THROTTLE_ANON": "1000000/minute",
-        }
-        port = shared.PORT
-        server = subprocess.Popen(  # noqa: S603 - our own gunicorn
-            [str(ROOT / ".venv/bin/gunicorn"), "config.wsgi", "--bind", f"127.0.0.1:{port}",
-             "--workers", "2", "--log-level", "warning"], cwd=ROOT, env=env,
-        )  # fmt: skip
-        base = f"http://127.0.0.1:{port}"
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(f"{base}/healthz", timeout=1)  # noqa: S310
-                break
-            except OSError:
-                time.sleep(0.2)
-        credentials = {"email": "next@example.com", "password": "next-pass-123"}
-        token = shared._post(base + "/api/v1/auth/token/", credentials)["access"]
-        headers = {"Authorization": f"Bearer {token}"}
+        common.connections_close()
+        server = common.gunicorn_start(common.PORT, env=os.environ | common.NO_THROTTLE)
+        base = f"http://127.0.0.1:{common.PORT}"
+        headers = common.bearer(base, "next@example.com", "next-pass-123")
         url = f"{base}/api/v1/scheduler/next/?course={course.pk}&limit=10"
         health, nexts = [], []
         for _ in range(200):
@@ -166,17 +125,30 @@ def bench_next() -> None:
             nexts.append((time.perf_counter() - started) * 1000)
         for label, samples in (("GET /scheduler/next/ (10k atom states)", nexts[20:]),
                                ("baseline: GET /healthz", health[20:])):  # fmt: skip
-            p50, p99 = shared.percentile(samples, 0.5), shared.percentile(samples, 0.99)
-            print(f"{label:<42}p50 {p50:7.1f} ms   p99 {p99:7.1f} ms")
+            common.print_latency(label, samples)
     finally:
         if server is not None:
             server.send_signal(signal.SIGTERM)
             server.wait(timeout=20)
-        from django.db import connections
+        common.connections_close()
+        common.databases_drop(SCRATCH)
 
-        connections.close_all()
-        with psycopg.connect(f"{shared.SERVER}/postgres", autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{shared.SCRATCH}" WITH (FORCE)')
+
+def explain_candidates_query(learner, course) -> None:
+    """EXPLAIN ANALYZE of the candidates query next_items itself runs (the one joining the
+    learner's atom states), captured from a call rather than restated here."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from apps.scheduler.selectors import next_items
+
+    with CaptureQueriesContext(connection) as captured:
+        next_items(learner=learner, course=course, limit=10)
+    sql = next(q["sql"] for q in captured if "scheduler_learneratomstate" in q["sql"]
+               and "content_learningatom" in q["sql"])  # fmt: skip
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN ANALYZE {sql}")
+        print("\n".join(row[0] for row in cursor.fetchall()))
 
 
 if __name__ == "__main__":

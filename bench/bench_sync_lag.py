@@ -17,14 +17,24 @@ import sys
 import threading
 import time
 import uuid
-from pathlib import Path
 
 import psycopg
+from _common import (  # first: it puts the project root on sys.path
+    ROOT,
+    SERVER,
+    databases_create,
+    databases_drop,
+    django_env,
+    manage,
+    percentile,
+    scratch_pair,
+)
 
-ROOT = Path(__file__).resolve().parent.parent
-SERVER = os.environ.get("BENCH_PG_SERVER", "postgres://postgres@127.0.0.1:5432")
+from devtools.celery_worker import worker_start as celery_worker_start
+from devtools.celery_worker import worker_stop
+
 RUN = os.environ.setdefault("BENCH_LAG_RUN", uuid.uuid4().hex[:8])  # spawned writers share it
-NEW, LEGACY = f"bench_lag_{RUN}", f"bench_lag_{RUN}_legacy"
+NEW, LEGACY = scratch_pair("lag", RUN)
 QUEUE = f"bench-lag-{RUN}"
 PULL_QUEUE = f"{QUEUE}-pull"
 WRITERS = int(os.environ.get("BENCH_WRITERS", "3"))
@@ -33,47 +43,26 @@ RATE = float(os.environ.get("BENCH_RATE", "200"))
 V1_RATE = float(os.environ.get("BENCH_V1_RATE", "50"))
 PULL_INTERVAL = 0.5
 
+# This process, its spawned writers, manage.py and the workers share one environment.
 os.environ.update(
-    DJANGO_SETTINGS_MODULE="config.settings.dev",
-    DJANGO_DEBUG="false",
-    DATABASE_URL=f"{SERVER}/{NEW}",
-    LEGACY_DATABASE_URL=f"{SERVER}/{LEGACY}",
-    REDIS_URL=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0"),
-    CELERY_QUEUE=QUEUE,
-    LEGACY_PULL_QUEUE=PULL_QUEUE,
-    LEGACY_JSON_DIR=str(ROOT / "var" / f"bench_lag_{RUN}"),
-)
-
-
-def admin(sql: str) -> None:
-    with psycopg.connect(f"{SERVER}/postgres", autocommit=True) as conn:
-        conn.execute(sql)
-
-
-def manage(*args: str) -> None:
-    subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, check=True,  # noqa: S603
-                   capture_output=True, text=True)  # fmt: skip
+    django_env(
+        NEW, LEGACY,
+        redis_url=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0"),
+        CELERY_QUEUE=QUEUE,
+        LEGACY_PULL_QUEUE=PULL_QUEUE,
+        LEGACY_JSON_DIR=str(ROOT / "var" / f"bench_lag_{RUN}"),
+    )
+)  # fmt: skip
 
 
 def worker_start(queue: str) -> subprocess.Popen:
+    """One prefork process at WARNING (quiet under load; it then does not log "ready.")."""
     log = ROOT / "var" / f"bench_lag_{RUN}_{queue}.log"
-    return subprocess.Popen(  # noqa: S603
-        [sys.executable, "-m", "celery", "-A", "config", "worker", "--queues", queue,
-         "--concurrency", "1", "--without-gossip", "--without-mingle", "--without-heartbeat",
-         "--loglevel", "WARNING"],
-        cwd=ROOT, stdout=log.open("w"), stderr=subprocess.STDOUT,
-    )  # fmt: skip
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
+    return celery_worker_start(queue, log, concurrency=1, loglevel="WARNING", wait=False)
 
 
 def main() -> None:
-    for name in (NEW, LEGACY):
-        admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin(f'CREATE DATABASE "{name}"')
+    databases_create(NEW, LEGACY, replace=True)
     workers = []
     try:
         manage("migrate", "--noinput")
@@ -85,10 +74,8 @@ def main() -> None:
         run_load()
     finally:
         for worker in workers:
-            worker.terminate()
-            worker.wait(timeout=30)
-        for name in (NEW, LEGACY):
-            admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            worker_stop(worker, timeout=30)
+        databases_drop(NEW, LEGACY)
 
 
 def answer_in_processes(rate: float, seconds: float) -> tuple[int, float]:

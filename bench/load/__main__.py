@@ -43,13 +43,19 @@ import urllib.request
 import uuid
 from pathlib import Path
 
-import psycopg
-
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from bench._common import (  # noqa: E402
+    SERVER,
+    databases_create,
+    databases_drop,
+    manage,
+    percentile,
+    scratch_pair,
+)
 from bench.load import processes  # noqa: E402
-from bench.load.report import percentile, print_table, summarise, verdict  # noqa: E402
+from bench.load.report import print_table, summarise, verdict  # noqa: E402
 from bench.load.traffic import Traffic  # noqa: E402
 
 QUICK = os.environ.get("LOAD_QUICK") == "1"
@@ -66,9 +72,8 @@ BASELINE_REV = os.environ.get("LOAD_BASELINE", "")
 MIX = {"next": 0.4, "attempt": 0.4, "progress": 0.2}
 DEGRADED_RATES_TO_STOP = 2
 
-SERVER = os.environ.get("BENCH_PG_SERVER", "postgres://postgres@127.0.0.1:5432")
 RUN = uuid.uuid4().hex[:8]
-NEW, LEGACY = f"bench_load_{RUN}", f"bench_load_{RUN}_legacy"
+NEW, LEGACY = scratch_pair("load", RUN)
 REDIS_URL = os.environ.get("LOAD_REDIS_URL", "redis://127.0.0.1:6379/9")
 NAMESPACE = f"load-{RUN}"  # the cache's key prefix and the Celery queue
 LOGS = ROOT / "var" / f"bench_load_{RUN}"
@@ -91,16 +96,6 @@ os.environ.update(
     DATABASE_CONN_MAX_AGE="600",
     LOG_LEVEL="WARNING",
 )
-
-
-def admin(sql: str) -> None:
-    with psycopg.connect(f"{SERVER}/postgres", autocommit=True) as conn:
-        conn.execute(sql)
-
-
-def manage(*args: str) -> None:
-    subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, check=True,  # noqa: S603
-                   capture_output=True, text=True)  # fmt: skip
 
 
 def service_times(servers, plan: dict, rounds: int = 40) -> dict[str, dict[str, float]]:
@@ -271,9 +266,7 @@ def redis_clean() -> None:
 def main() -> None:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so that `finally` cleans up
     LOGS.mkdir(parents=True, exist_ok=True)
-    for name in (NEW, LEGACY):
-        admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin(f'CREATE DATABASE "{name}"')
+    databases_create(NEW, LEGACY, replace=True)
     ok = False
     try:
         run()
@@ -285,8 +278,7 @@ def main() -> None:
             connections.close_all()
         except Exception:  # noqa: S110 - Django may not have been set up
             pass
-        for name in (NEW, LEGACY):
-            admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        databases_drop(NEW, LEGACY)
         redis_clean()
         if ok and not PROFILE_RATE:
             shutil.rmtree(LOGS, ignore_errors=True)

@@ -5,14 +5,18 @@ import io
 import os
 import shutil
 import subprocess
-import sys
 import tarfile
 import time
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench._common import gunicorn_argv
+from devtools.celery_worker import worker_start as celery_worker_start
+from devtools.celery_worker import worker_stop
+
 ROOT = Path(__file__).resolve().parents[2]
+stop = worker_stop  # SIGTERM, then SIGKILL after 30 s: gunicorn, the worker, py-spy alike
 
 
 @dataclass
@@ -29,30 +33,16 @@ def start(logs: Path, name: str, command: list[str], cwd: Path = ROOT) -> subpro
     return subprocess.Popen(command, cwd=cwd, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603
 
 
-def stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
 def gunicorn_start(logs: Path, name: str, port: int, workers: int, tree: Path = ROOT) -> Server:
     """gunicorn serving ``tree``'s config.wsgi (gunicorn puts its directory on sys.path)."""
-    process = start(logs, f"gunicorn-{port}", [
-        str(ROOT / ".venv/bin/gunicorn"), "config.wsgi", "--bind", f"127.0.0.1:{port}",
-        "--workers", str(workers), "--log-level", "warning",
-    ], cwd=tree)  # fmt: skip
+    process = start(logs, f"gunicorn-{port}", gunicorn_argv(port, workers), cwd=tree)
     return Server(name, f"http://127.0.0.1:{port}", process)
 
 
 def worker_start(logs: Path, queue: str) -> subprocess.Popen:
-    return start(logs, "celery", [
-        sys.executable, "-m", "celery", "-A", "config", "worker", "--queues", queue,
-        "--concurrency", "1", "--without-gossip", "--without-mingle", "--loglevel", "WARNING",
-    ])  # fmt: skip
+    """One prefork process at WARNING (quiet under load); wait_ready pings it."""
+    return celery_worker_start(queue, logs / "celery.log", concurrency=1, loglevel="WARNING",
+                               wait=False)  # fmt: skip
 
 
 def baseline_tree(rev: str, into: Path) -> Path:

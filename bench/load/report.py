@@ -3,17 +3,13 @@ at p99 under the target (with no errors) and the rate where it degrades."""
 
 from dataclasses import dataclass
 
+from bench._common import percentile
 from bench.load.traffic import StepResult
 
 KINDS = ("next", "attempt", "progress")
 CPU_PARTS = ("web", "pg", "celery", "load", "other")
 # Other jobs using this much of the machine (% of one core) make a step's latency suspect.
 BUSY_OTHER_PERCENT = 25
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
 
 
 def summarise(step: StepResult, cpu: dict[str, float], target_ms: float, repeat: bool) -> dict:
