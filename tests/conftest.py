@@ -2,8 +2,6 @@
 
 import os
 import subprocess
-import sys
-import time
 import uuid
 from pathlib import Path
 
@@ -18,6 +16,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework.test import APIClient
 
 from config.celery import app as celery_app
+from devtools.celery_worker import WorkerStartError, worker_start, worker_stop
 from tests.accounts.factories import PASSWORD, UserFactory
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -145,7 +144,8 @@ def celery_worker_queue(django_db_setup, django_db_blocker):
 
 def celery_worker_start(queue: str, env_extra: dict | None = None):
     """A ``celery worker`` process on the test databases consuming ``queue``, once it is
-    ready; returns (process, open log file). Tests that kill workers start their own."""
+    ready; returns (process, log path). Tests that kill workers start their own. The start-up
+    is devtools/celery_worker.py's, which the benchmarks share."""
     env = os.environ | {
         "DJANGO_SETTINGS_MODULE": "config.settings.test",
         "DATABASE_URL": _database_url("default"),
@@ -154,41 +154,17 @@ def celery_worker_start(queue: str, env_extra: dict | None = None):
         **(env_extra or {}),
     }
     log_path = ROOT / "var" / f"celery-worker-{queue}.log"
-    log = log_path.open("w")
-    worker = subprocess.Popen(  # noqa: S603 - fixed argv, our own interpreter
-        [
-            sys.executable, "-m", "celery", "-A", "config", "worker",
-            "--queues", queue, "--pool", "solo", "--loglevel", "INFO",
-            "--without-gossip", "--without-mingle", "--without-heartbeat",
-        ],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
     try:
-        _wait_until_consuming(worker, queue, log_path)
-    except BaseException:
-        celery_worker_stop(worker, log)
-        raise
-    return worker, log
+        worker = worker_start(queue, log_path, env=env, pool="solo",
+                              timeout=WORKER_START_TIMEOUT_S)  # fmt: skip
+    except WorkerStartError as exc:
+        pytest.fail(str(exc))
+    return worker, log_path
 
 
-def celery_worker_stop(worker: subprocess.Popen, log) -> None:
-    worker.terminate()
-    try:
-        worker.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        worker.kill()
-    log.close()
-
-
-def _wait_until_consuming(worker: subprocess.Popen, queue: str, log_path: Path) -> None:
-    deadline = time.monotonic() + WORKER_START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if worker.poll() is not None:
-            pytest.fail(f"celery worker exited early:\n{log_path.read_text()[-4000:]}")
-        if "ready." in log_path.read_text():
-            return
-        time.sleep(0.2)
-    pytest.fail(f"celery worker did not start in {WORKER_START_TIMEOUT_S}s")
+def celery_worker_stop(worker: subprocess.Popen, log_path: Path | None = None) -> None:
+    """Stop a worker from celery_worker_start (its log stays in var/)."""
+    worker_stop(worker, timeout=20)
 
 
 @pytest.fixture
