@@ -7,7 +7,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from .mfa import mfa_reset
 from .models import User, normalize_email_address
-from .services import user_tokens_revoke, user_update_profile
+from .services import PROFILE_FIELDS, user_tokens_revoke, user_update_profile
 
 
 class UserCreationAdminForm(BaseUserCreationForm):
@@ -91,11 +91,15 @@ class UserAdmin(DjangoUserAdmin):
         self.message_user(request, f"MFA reset for {queryset.count()} user(s).")
 
     def save_model(self, request, obj, form, change):
+        # The profile goes through its service, as from the API: its checks, its audit row,
+        # and the row v1 needs while dual write is on (else v1's old value would come back on
+        # a pull). The stock save keeps the stored values; the service makes the change.
+        profile = {f: getattr(obj, f) for f in PROFILE_FIELDS if change and f in form.changed_data}
+        for field in profile:
+            setattr(obj, field, form.initial[field])
         super().save_model(request, obj, form, change)
-        if change and {"display_name", "timezone"} & set(form.changed_data):
-            # The profile goes through its service, as from the API: its checks, and the row
-            # v1 needs while dual write is on (else v1's old value would come back on a pull).
-            user_update_profile(user=obj, display_name=obj.display_name, timezone=obj.timezone)
+        if profile:
+            user_update_profile(user=obj, by=request.user, source="admin", **profile)
         if change and "is_active" in form.changed_data and not obj.is_active:
             user_tokens_revoke(user=obj)  # reactivating later must not revive old tokens
 

@@ -1,6 +1,7 @@
 from django.db import transaction
 from django.utils import timezone as django_timezone
 
+from apps.core.services import audit_record
 from apps.core.sync_port import rows_changed
 
 from .models import User
@@ -30,17 +31,35 @@ def user_create(
         return user
 
 
+PROFILE_FIELDS = ("display_name", "timezone")
+
+
 def user_update_profile(
-    *, user: User, display_name: str | None = None, timezone: str | None = None
+    *,
+    user: User,
+    display_name: str | None = None,
+    timezone: str | None = None,
+    by=None,
+    source: str = "api",
 ) -> User:
-    """Change the learner-editable fields; the time zone must be an IANA name."""
-    if display_name is not None:
-        user.display_name = display_name
-    if timezone is not None:
-        user.timezone = timezone
+    """Change the learner-editable fields; the time zone must be an IANA name. A change is
+    audited (``by`` defaults to the user: the learner's own edit) and, for learners, announced
+    to the sync; saving the same values records nothing."""
+    wanted = {"display_name": display_name, "timezone": timezone}
+    changes = {
+        field: [getattr(user, field), value]
+        for field, value in wanted.items()
+        if value is not None and value != getattr(user, field)
+    }
+    for field, (_, value) in changes.items():
+        setattr(user, field, value)
     user.full_clean(exclude=["password"])
+    if not changes:
+        return user
     with transaction.atomic():
-        user.save(update_fields=["display_name", "timezone", "updated_at"])
+        user.save(update_fields=[*changes, "updated_at"])
+        audit_record(actor=by or user, source=source, action="profile_edit", target=user,
+                     details=changes)  # fmt: skip
         if not (user.is_staff or user.is_superuser):  # v1 shows learners their profile too
             rows_changed(entity="users", ids=[user.pk])
     return user

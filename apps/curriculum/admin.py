@@ -148,7 +148,12 @@ class ConceptAdmin(admin.ModelAdmin):
 
     def save_formset(self, request, form, formset, change):
         if isinstance(formset, PrerequisiteInlineFormSet):
-            concept_prerequisites_set(concept=form.instance, prerequisites=formset.chosen())
+            concept_prerequisites_set(
+                concept=form.instance,
+                prerequisites=formset.chosen(),
+                by=request.user,
+                source="admin",
+            )
             # What formset.save() would have set, for the admin's change message.
             formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
         else:

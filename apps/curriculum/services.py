@@ -3,6 +3,8 @@ from collections.abc import Iterable
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from apps.core.services import audit_record
+
 from .graph import find_cycle
 from .models import Concept, ConceptPrerequisite
 
@@ -51,8 +53,11 @@ def concept_prerequisites_check(*, concept: Concept, prerequisites: Iterable[Con
         prerequisite_cycle_check(concept=concept, prerequisite_ids=[p.pk for p in prerequisites])
 
 
-def concept_prerequisites_set(*, concept: Concept, prerequisites: Iterable[Concept]) -> Concept:
-    """Replace ``concept``'s prerequisites, rejecting cycles and cross-course links."""
+def concept_prerequisites_set(
+    *, concept: Concept, prerequisites: Iterable[Concept], by=None, source: str = "api"
+) -> Concept:
+    """Replace ``concept``'s prerequisites, rejecting cycles and cross-course links. A change
+    is audited with the edges added and removed."""
     prerequisites = list(prerequisites)
     with transaction.atomic():
         # Lock the course's edges so two editors cannot each add half of a cycle.
@@ -62,19 +67,21 @@ def concept_prerequisites_set(*, concept: Concept, prerequisites: Iterable[Conce
             .order_by("pk")
         )
         concept_prerequisites_check(concept=concept, prerequisites=prerequisites)
-        ConceptPrerequisite.objects.filter(concept=concept).exclude(
-            prerequisite__in=prerequisites
-        ).delete()
         existing = set(
             ConceptPrerequisite.objects.filter(concept=concept).values_list(
                 "prerequisite_id", flat=True
             )
         )
+        wanted = {p.pk for p in prerequisites}
+        removed, added = existing - wanted, wanted - existing
+        ConceptPrerequisite.objects.filter(concept=concept, prerequisite_id__in=removed).delete()
         ConceptPrerequisite.objects.bulk_create(
-            ConceptPrerequisite(concept=concept, prerequisite=p)
-            for p in prerequisites
-            if p.pk not in existing
+            ConceptPrerequisite(concept=concept, prerequisite_id=pk) for pk in added
         )
+        if added or removed:
+            audit_record(actor=by, source=source, action="prerequisites_set", target=concept,
+                         details={"added": sorted(map(str, added)),
+                                  "removed": sorted(map(str, removed))})  # fmt: skip
     return concept
 
 

@@ -140,3 +140,50 @@ def test_admin_prerequisites_are_saved_by_the_service(client, monkeypatch):
     assert response.status_code == 302, response.content[:500]
     assert [call["concept"] for call in calls] == [words]
     assert list(words.prerequisites.all()) == [sounds]
+
+
+def _prerequisite_audit(concept) -> list[tuple]:
+    from apps.core.models import AuditEvent
+
+    return [
+        (e.action, e.source, e.actor_id, e.details)
+        for e in AuditEvent.objects.filter(target_id=str(concept.pk)).order_by("created_at")
+    ]
+
+
+def test_prerequisites_from_the_admin_are_audited_as_the_service_audits_them(client):
+    # given two concepts with the same change to make: one through the admin's inline, the
+    # other through the service
+    editor = UserFactory(is_staff=True, is_superuser=True)
+    client.force_login(editor)
+    course = CourseFactory()
+    letters = ConceptFactory(course=course, text="Letters")
+    by_admin, by_service = (ConceptFactory(course=course, text=t) for t in ("Words", "Spelling"))
+
+    response = client.post(
+        reverse("admin:curriculum_concept_change", args=[by_admin.pk]),
+        _concept_post(by_admin, [letters]),
+    )
+    concept_prerequisites_set(concept=by_service, prerequisites=[letters], by=editor,
+                              source="admin")  # fmt: skip
+
+    # then both wrote the same audit row, naming the door and the editor
+    assert response.status_code == 302, response.content[:500]
+    expected = [("prerequisites_set", "admin", editor.pk,
+                 {"added": [str(letters.pk)], "removed": []})]  # fmt: skip
+    assert _prerequisite_audit(by_admin) == _prerequisite_audit(by_service) == expected
+    # and saving the same prerequisites again records nothing
+    client.post(reverse("admin:curriculum_concept_change", args=[by_admin.pk]),
+                _concept_post(by_admin, []) | _existing_links(by_admin))  # fmt: skip
+    assert _prerequisite_audit(by_admin) == expected
+
+
+def _existing_links(concept) -> dict:
+    links = list(ConceptPrerequisite.objects.filter(concept=concept))
+    data = {"prerequisite_links-TOTAL_FORMS": str(len(links)),
+            "prerequisite_links-INITIAL_FORMS": str(len(links))}  # fmt: skip
+    for i, link in enumerate(links):
+        data |= {f"prerequisite_links-{i}-id": str(link.pk),
+                 f"prerequisite_links-{i}-concept": str(concept.pk),
+                 f"prerequisite_links-{i}-prerequisite": str(link.prerequisite_id)}  # fmt: skip
+    return data
