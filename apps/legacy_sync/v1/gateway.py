@@ -4,7 +4,7 @@ Each call opens and closes its own cursor. Parameters use Django's ``%s`` placeh
 literal ``%`` in SQL is written ``%%``.
 """
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 from django.db import connections, transaction
 
@@ -31,11 +31,6 @@ def v1_atomic(alias: str = V1):
 def v1_execute(sql: str, params: Sequence = (), *, alias: str = V1) -> None:
     with connections[alias].cursor() as cursor:
         cursor.execute(sql, params)
-
-
-def v1_execute_many(sql: str, rows: Iterable[Sequence], *, alias: str = V1) -> None:
-    with connections[alias].cursor() as cursor:
-        cursor.executemany(sql, rows)
 
 
 def v1_fetch(sql: str, params: Sequence = (), *, alias: str = V1) -> list[tuple]:
