@@ -137,7 +137,7 @@ def run_load() -> None:
     from apps.accounts.models import User
     from apps.content.models import LearningAtom
     from apps.learning.models import Attempt
-    from apps.legacy_sync.flags import sync_flags_update
+    from apps.legacy_sync.live.flags import sync_flags_update
     from apps.legacy_sync.models import OutboxEntry, OutboxStatus
     from apps.legacy_sync.tasks import legacy_pull_task
 

@@ -10,6 +10,6 @@ LEGACY_SYNC_INSTALLED = apps.is_installed("apps.legacy_sync")
 def legacy_schema_reset() -> None:
     """An empty v1 database, while there is a migration app to read it."""
     if LEGACY_SYNC_INSTALLED:
-        from apps.legacy_sync.schema import legacy_schema_create
+        from apps.legacy_sync.v1.schema import legacy_schema_create
 
         legacy_schema_create(replace=True)

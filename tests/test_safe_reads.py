@@ -90,7 +90,7 @@ def database_contents() -> dict[str, list]:
 )
 def test_every_api_get_called_twice_writes_nothing(world, flags):
     if flags != "at rest":
-        from apps.legacy_sync.flags import sync_flags_update
+        from apps.legacy_sync.live.flags import sync_flags_update
 
         sync_flags_update(dual_write=True, read_source="v1", adaptive_rollout_percent=50,
                           shadow_read_percent=100)  # fmt: skip

@@ -3,7 +3,7 @@ same figures as JSON, and the drill-down into one reconciliation run's differenc
 
 Only for users with ``legacy_sync.view_migration_status`` (the Migration staff group, and
 superusers): anonymous users are sent to the admin login, anyone else gets a 403. The figures
-come from apps/legacy_sync/status.py.
+come from apps/legacy_sync/status/.
 """
 
 from functools import wraps

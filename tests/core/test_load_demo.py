@@ -49,10 +49,10 @@ def test_role_groups_exist_from_migrations():
 def test_load_demo_migrates_a_language_course_from_its_v1_database(capsys, settings, tmp_path):
     from apps.curriculum.models import Course
     from apps.legacy_sync.models import QuarantinedRow
-    from apps.legacy_sync.selectors import conservation_report
+    from apps.legacy_sync.status import conservation_report
 
     settings.LEGACY_JSON_DIR = tmp_path
-    from apps.legacy_sync.schema import legacy_schema_create
+    from apps.legacy_sync.v1.schema import legacy_schema_create
 
     legacy_schema_create(replace=True)  # an empty v1 database: the demo generates its data
 

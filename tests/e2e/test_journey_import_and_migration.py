@@ -173,7 +173,7 @@ def test_journey2_editor_imports_a_csv_fixes_the_bad_row_and_confirms(
 @pytest.fixture
 def dirty_legacy(settings, tmp_path):
     """A small dirty v1 database with its JSON files, where admin-started backfills read."""
-    from apps.legacy_sync.fixture import legacy_fixture_build
+    from apps.legacy_sync.v1.fixture import legacy_fixture_build
 
     json_dir = tmp_path / "legacy_json"
     settings.LEGACY_JSON_DIR = json_dir

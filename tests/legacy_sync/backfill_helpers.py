@@ -1,6 +1,6 @@
 """What the backfill tests share: the dirty v1 fixture they run on, and views of the result.
 
-The fixture's dirty rows sit at fixed places (apps/legacy_sync/fixture.py), so the tests name
+The fixture's dirty rows sit at fixed places (apps/legacy_sync/v1/fixture.py), so the tests name
 them: users 2 and 3 reuse user 1's address, user 4 has a junk time zone, sessions 1-3 have bad
 timestamps, attempts 1 and 2 point at a missing bit and user, attempt 3 is on another chapter's
 bit, and flashcards 1 and 2 have a broken back and an empty front.

@@ -9,7 +9,7 @@ import pytest
 from django.test import TestCase
 from django.utils import timezone
 
-from apps.legacy_sync.flags import sync_flags
+from apps.legacy_sync.live.flags import sync_flags
 from apps.legacy_sync.models import (
     BackfillCheckpoint,
     BackfillRun,
@@ -28,8 +28,8 @@ from apps.legacy_sync.models import (
     StreakComparison,
     SyncConflict,
 )
-from apps.legacy_sync.schema import legacy_schema_create
 from apps.legacy_sync.status import SECTIONS
+from apps.legacy_sync.v1.schema import legacy_schema_create
 from tests.test_permissions_matrix import (
     LOGIN,
     MIGRATION,

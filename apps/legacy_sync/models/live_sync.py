@@ -11,7 +11,7 @@ class ReadSource(models.TextChoices):
 
 class SyncFlags(models.Model):
     """The migration's switches: one row (pk 1), created from the environment's defaults on
-    first read (apps/legacy_sync/flags.py). Every change is audited in FlagChange."""
+    first read (apps/legacy_sync/live/flags.py). Every change is audited in FlagChange."""
 
     dual_write = models.BooleanField(
         default=False, help_text="Write v2's new rows to v1 too (through the outbox)."

@@ -4,7 +4,7 @@ while the migration app is installed). Refuses to run in production."""
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from apps.legacy_sync.demo import demo_legacy_load
+from apps.legacy_sync.backfill.demo import demo_legacy_load
 
 
 class Command(BaseCommand):
