@@ -16,8 +16,12 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 CELERY_TASK_ALWAYS_EAGER = True
 
 if REDIS_URL:
-    # Tests clear the cache between tests; keep that away from the broker's database.
-    CACHES["default"]["LOCATION"] = env("TEST_CACHE_REDIS_URL", default="redis://127.0.0.1:6379/15")
+    # Tests clear the cache between tests; keep that away from the broker's database, and give
+    # each pytest-xdist worker (gw0, gw1...) its own: 15, 14...
+    _xdist_worker = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
+    CACHES["default"]["LOCATION"] = env(
+        "TEST_CACHE_REDIS_URL", default=f"redis://127.0.0.1:6379/{15 - _xdist_worker}"
+    )
     CACHES["default"]["KEY_PREFIX"] = "adaptive-test"
 
 # SQLite test databases live in files, not memory: an in-memory database is one connection
