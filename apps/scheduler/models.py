@@ -114,3 +114,54 @@ class HalfLifeModel(models.Model):
 
     def __str__(self) -> str:
         return f"HLR v{self.version} ({self.samples} samples)"
+
+
+class FittedKind(models.TextChoices):
+    FSRS = "fsrs", "FSRS parameters (per course)"
+    BKT = "bkt", "BKT parameters (per concept; the course-wide row is the pooled prior)"
+    IRT = "irt", "IRT calibration (per course)"
+
+
+class FittedModel(models.Model):
+    """One fitted version of a course's (or one concept's) model parameters, learnt from the
+    platform's own attempts by a command or a nightly task.
+
+    Versions count up per (kind, course, concept) and are never changed; the newest version
+    that is ``in_use`` (it had enough data to replace the defaults) is the one the scheduler
+    reads. ``parameters`` holds what the model needs at runtime (FSRS's weights, BKT's four
+    probabilities, IRT's linking constants); ``metrics`` how well it fitted.
+    """
+
+    kind = models.CharField(max_length=8, choices=FittedKind.choices)
+    course = models.ForeignKey("curriculum.Course", on_delete=models.CASCADE, related_name="+")
+    concept = models.ForeignKey(
+        "curriculum.Concept", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    version = models.PositiveIntegerField()
+    parameters = models.JSONField()
+    samples = models.PositiveIntegerField(help_text="Reviews, attempts or responses fitted on.")
+    metrics = models.JSONField(default=dict, blank=True)
+    in_use = models.BooleanField(
+        default=False, help_text="Enough data to replace the defaults (else history only)."
+    )
+    fitted_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["kind", "course", "concept", "-version"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "course", "concept", "version"],
+                condition=models.Q(concept__isnull=False),
+                name="fitted_model_concept_version_unique",
+            ),
+            models.UniqueConstraint(
+                fields=["kind", "course", "version"],
+                condition=models.Q(concept__isnull=True),
+                name="fitted_model_course_version_unique",
+            ),
+        ]
+        indexes = [models.Index(fields=["kind", "course", "concept", "-version"])]
+
+    def __str__(self) -> str:
+        scope = f"concept {self.concept_id}" if self.concept_id else f"course {self.course_id}"
+        return f"{self.kind} v{self.version} for {scope}"
