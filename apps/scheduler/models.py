@@ -120,6 +120,7 @@ class FittedKind(models.TextChoices):
     FSRS = "fsrs", "FSRS parameters (per course)"
     BKT = "bkt", "BKT parameters (per concept; the course-wide row is the pooled prior)"
     IRT = "irt", "IRT calibration (per course)"
+    EVALUATION = "eval", "Evaluation of the scheduling models on the course's own attempts"
 
 
 class FittedModel(models.Model):
