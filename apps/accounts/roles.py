@@ -19,6 +19,7 @@ def _perms(app_label: str, actions: tuple[str, ...], models: tuple[str, ...]) ->
 
 
 _REVIEW_MODELS = ("reviewcomment",)
+_SCHEDULER_MODELS = ("learneratomstate", "learnerconceptstate", "fittedmodel", "halflifemodel")
 _READ_ONLY_CONTENT = ("atomrevision", "itemanalysissettings")
 
 ROLE_PERMISSIONS: dict[str, list[str]] = {
@@ -31,6 +32,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *_perms("content", ("view", "add"), ("importjob",)),
         "content.submit_atom",
         "content.import_atoms",
+        # what the scheduler believes learners remember: states, fits, the memory page
+        *_perms("scheduler", ("view",), _SCHEDULER_MODELS),
     ],
     # Reviewers read everything they review, comment, approve or request changes.
     REVIEWERS: [
