@@ -4,7 +4,8 @@ Each step estimates ability θ by EAP from the session's answers, then offers th
 atom of maximum Fisher information at θ, drawn at random from the best few (randomesque
 exposure control, so the same opening items are not shown to everyone). It stops when the
 standard error drops below ``PLACEMENT_TARGET_SE`` or after ``PLACEMENT_MAX_ITEMS``, and then
-seeds the learner's concept states: θ and, as BKT's prior, the expected P(correct) at θ.
+seeds the learner's concept states: θ and, as BKT's prior, the chance the learner *knows* the
+concept's atoms at θ (the item curves without guessing; see ``p_known_at``).
 """
 
 import hashlib
@@ -110,6 +111,16 @@ def placement_finish(*, session: StudySession) -> PlacementStep:
     return step
 
 
+def p_known_at(theta: float, a, b, c) -> float:
+    """BKT's prior P(known) for a learner at ability θ on a concept's items: the mean over the
+    items of P(known) = (P(correct) − c)/(1 − c) = σ(a(θ − b)), the 3PL without its guessing
+    floor (a learner who knows nothing still gets c right, and that is not knowing), clipped to
+    [0.01, 0.99]."""
+    c = np.asarray(c, dtype=float)
+    known = np.clip((p_correct(theta, a, b, c) - c) / (1.0 - c), 0.0, 1.0)
+    return float(np.clip(np.mean(known), 0.01, 0.99))
+
+
 def _concept_states_seed(*, session: StudySession, theta: float, se: float) -> None:
     """Seed every concept of the course from the placement result."""
     items = _course_items(session.course)
@@ -119,7 +130,7 @@ def _concept_states_seed(*, session: StudySession, theta: float, se: float) -> N
             by_concept.setdefault(concept_id, []).append((a, b, c))
     for concept_id, params in by_concept.items():
         a, b, c = (np.array([p[i] for p in params], dtype=float) for i in range(3))
-        prior = float(np.clip(np.mean(p_correct(theta, a, b, c)), 0.01, 0.99))
+        prior = p_known_at(theta, a, b, c)
         LearnerConceptState.objects.update_or_create(
             learner=session.learner,
             concept_id=concept_id,

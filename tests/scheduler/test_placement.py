@@ -1,4 +1,5 @@
 import pytest
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from apps.learning.models import StudySession, XPEvent
@@ -169,3 +170,55 @@ def test_a_placement_is_finished_only_through_its_own_door(course_with_items):
     run_placement(client, session_id, answer_correctly=lambda atom: True)
     assert StudySession.objects.get(pk=session_id).completed_at is not None
     assert LearnerConceptState.objects.filter(learner=learner).exists()
+
+
+def _guessable_course(c: float):
+    course = CourseFactory()
+    concept = ConceptFactory(course=course)
+    for n in range(12):
+        make_atom(
+            "true_false",
+            concept=concept,
+            title=f"Guessable {n}",
+            content={"statement": f"Statement {n}"},
+            grading_logic={"answer": True},
+            irt_a=1.5,
+            irt_b=-2 + 4 * n / 11,
+            irt_c=c,
+        )
+    return course, concept
+
+
+def test_the_seed_removes_guessing_from_p_known():
+    # given a course of 3PL items a learner can guess right a quarter of the time
+    from apps.scheduler.placement import _concept_states_seed
+
+    course, concept = _guessable_course(0.25)
+    learner = UserFactory()
+    session = StudySession.objects.create(
+        learner=learner, kind="placement", course=course, started_at=timezone.now()
+    )
+
+    # when a placement result far below every item (θ = −6) seeds the concept
+    _concept_states_seed(session=session, theta=-6.0, se=0.3)
+
+    # then P(known) is about nil, not the 0.25 a guesser gets right: knowing is the 2PL part
+    state = LearnerConceptState.objects.get(learner=learner, concept=concept)
+    assert state.p_known < 0.02
+    assert state.theta == -6.0
+
+
+def test_a_weak_learner_on_guessable_items_is_seeded_as_not_knowing():
+    # given 3PL items with c = 0.25, all answered wrong in the placement test
+    course, concept = _guessable_course(0.25)
+    learner = UserFactory()
+    client = APIClient()
+    client.force_authenticate(learner)
+
+    result = run_placement(client, start(client, course), answer_correctly=lambda atom: False)
+
+    # then P(known) is the chance the learner knows (the guessing-free curve at θ), which for a
+    # learner placed this low is well under the 0.25 they would get right by guessing
+    state = LearnerConceptState.objects.get(learner=learner, concept=concept)
+    assert result["theta"] < -1.0
+    assert state.p_known < 0.15
