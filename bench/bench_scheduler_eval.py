@@ -1,8 +1,9 @@
-"""Replay evaluation of the memory models on the real Anki review log.
+"""The memory models on the real Anki review log, with srs-benchmark's protocol.
 
-Replays data/anki-review-log.csv (py-fsrs's test log, MIT) in time order, predicts
-every repeat review before its outcome with FSRS-6, HLR (trained on the past only), SM-2,
-Leitner, Pimsleur and a running-mean baseline, and prints the Markdown tables and the runtime.
+Reads data/anki-review-log.csv (py-fsrs's test log, MIT), keeps the first review of each card
+per calendar day (UTC, day starting at 04:00), splits the repeat reviews 70/30 in time, fits
+FSRS-6 and HLR on the first part only and prints log loss, RMSE(bins) and AUC of constant,
+SM-2, HLR, FSRS-6 (default) and FSRS-6 (fitted) on the later part, with the runtime.
 No Django or database needed.
 Run: .venv/bin/python bench/bench_scheduler_eval.py [csv] [rows]
 """
@@ -16,9 +17,9 @@ sys.path.insert(0, str(ROOT))
 
 from apps.scheduler.evaluation.metrics import format_table  # noqa: E402
 from apps.scheduler.evaluation.replay import (  # noqa: E402
-    evaluate_replay,
+    evaluate_reviews,
+    first_review_per_day,
     load_anki_log,
-    replay_predictions,
 )
 
 DEFAULT_CSV = ROOT / "data" / "anki-review-log.csv"
@@ -28,20 +29,22 @@ def main(path: Path, rows: int | None) -> None:
     started = time.perf_counter()
     log = load_anki_log(path, limit=rows)
     loaded = time.perf_counter()
-    replay = replay_predictions(log)
-    replayed = time.perf_counter()
-    everything = evaluate_replay(replay)
-    day_scale = evaluate_replay(replay, min_elapsed_days=1.0)
-    scored = time.perf_counter()
-    print(f"{path.name}: {len(log)} reviews, {len(replay.y)} repeat reviews predicted")
-    print("\nAll repeat reviews:\n")
-    print(format_table(everything))
-    print("\nDay-scale repeat reviews (≥ 1 day since the previous review):\n")
-    print(format_table(day_scale))
+    evaluation = evaluate_reviews(log)
+    evaluated = time.perf_counter()
+    kept = len(first_review_per_day(log))
     print(
-        f"\nload {loaded - started:.2f} s, replay {replayed - loaded:.2f} s "
-        f"({(replayed - loaded) / len(log) * 1e6:.0f} µs/review, "
-        f"{len(replay.hlr_thetas)} HLR fits), metrics {scored - replayed:.3f} s"
+        f"{path.name}: {len(log)} reviews, {kept} first-of-the-day; {evaluation.n_train} "
+        f"repeat reviews train, {evaluation.n_test} are scored\n"
+    )
+    print(format_table(evaluation.ordered_scores()))
+    hlr = evaluation.hlr
+    print(
+        f"\nHLR α = {hlr['alpha']:g}, λ = {hlr['l2']:g}, card indicators "
+        f"{'on' if hlr['card_indicators'] else 'off'}"
+    )
+    print(
+        f"load {loaded - started:.2f} s, evaluate {evaluated - loaded:.2f} s "
+        f"({(evaluated - loaded) / len(log) * 1e6:.0f} µs/review)"
     )
 
 

@@ -15,6 +15,7 @@ from apps.scheduler.algorithms.hlr import (
     hlr_interval_days,
     hlr_loss,
     hlr_recall,
+    hlr_select,
     hlr_target_half_life,
     hlr_train,
 )
@@ -78,24 +79,50 @@ def test_cold_start_rule(accuracy, days):
     assert hlr_cold_start_interval_days(accuracy) == days
 
 
-def test_gradient_matches_finite_differences_of_the_loss():
+@pytest.mark.parametrize("recall_loss", ["log", "squared"])
+def test_gradient_matches_finite_differences_of_the_loss(recall_loss):
     rng = np.random.default_rng(3)
     X = hlr_features(rng.integers(0, 6, 50), rng.integers(0, 4, 50))
     delta = rng.uniform(0.5, 5.0, 50)
     p = rng.uniform(0.2, 0.9, 50)
     h = hlr_target_half_life(delta, p)
-    theta = np.array([0.4, -0.2, 0.6])
+    index = rng.integers(-1, 4, 50)  # four indicators, some rows without one
+    theta = np.array([0.4, -0.2, 0.6, 0.3, -0.5, 0.1, 0.2])
     for alpha, l2 in ((0.01, 0.1), (0.0, 0.0)):
-        grad = _gradient(X, delta, p, h, theta, alpha, l2)
+        grad = _gradient(X, delta, p, h, theta, alpha, l2, index, recall_loss)
         numeric = [
             (
-                hlr_loss(X, delta, p, theta + e, alpha, l2)
-                - hlr_loss(X, delta, p, theta - e, alpha, l2)
+                hlr_loss(X, delta, p, theta + e, alpha, l2, indicator_index=index,
+                         recall_loss=recall_loss)
+                - hlr_loss(X, delta, p, theta - e, alpha, l2, indicator_index=index,
+                           recall_loss=recall_loss)
             )
             / 2e-6
-            for e in np.eye(3) * 1e-6
-        ]
+            for e in np.eye(7) * 1e-6
+        ]  # fmt: skip
         np.testing.assert_allclose(grad, numeric, rtol=1e-4, atol=1e-8)
+
+
+def test_l2_leaves_the_bias_alone():
+    X, delta, p = hlr_features([1], [0]), np.array([1.0]), np.array([1.0])
+    base = hlr_loss(X, delta, p, np.array([0.0, 0.0, 5.0]), l2=0.0)
+    assert hlr_loss(X, delta, p, np.array([0.0, 0.0, 5.0]), l2=1.0) == pytest.approx(base)
+    assert hlr_loss(X, delta, p, np.array([1.0, 0.0, 4.0]), l2=1.0) > hlr_loss(
+        X, delta, p, np.array([1.0, 0.0, 4.0]), l2=0.0
+    )
+    with pytest.raises(ValueError, match="recall_loss"):
+        hlr_loss(X, delta, p, np.zeros(3), recall_loss="absolute")
+
+
+def test_sparse_indicators_equal_dense_indicator_columns():
+    theta = np.array([0.5, -0.3, 1.0, 0.7, -0.4, 0.2])
+    dense = hlr_features([1, 2, 0, 3], [0, 1, 2, 0], concept_index=[0, 2, -1, 1], n_concepts=3)
+    sparse = hlr_features([1, 2, 0, 3], [0, 1, 2, 0])
+    np.testing.assert_allclose(
+        hlr_half_life(dense, theta), hlr_half_life(sparse, theta, [0, 2, -1, 1])
+    )
+    # without an index the indicator weights are ignored: an unseen item gets the shared part
+    np.testing.assert_allclose(hlr_half_life(sparse, theta), hlr_half_life(sparse, theta[:3]))
 
 
 def test_parameter_recovery_on_simulated_learners():
@@ -112,16 +139,48 @@ def test_parameter_recovery_with_concept_indicators():
     assert np.corrcoef(fitted, sim.half_life_true)[0, 1] > 0.9
 
 
-@pytest.mark.parametrize(("alpha", "l2", "batch_size"), [(0.01, 0.1, None), (0.0, 1e-4, 256)])
-def test_training_decreases_the_loss(alpha, l2, batch_size):
+@pytest.mark.parametrize(
+    ("alpha", "l2", "batch_size", "recall_loss"),
+    [(0.0, 1e-3, None, "log"), (0.01, 0.1, None, "squared"), (0.0, 1e-4, 256, "log")],
+)
+def test_training_decreases_the_loss(alpha, l2, batch_size, recall_loss):
     sim = simulate_reviews(40, 5, seed=2)
     model = hlr_train(
-        sim.X, sim.delta_days, sim.recalled, alpha=alpha, l2=l2, epochs=60, batch_size=batch_size
-    )
+        sim.X, sim.delta_days, sim.recalled, alpha=alpha, l2=l2, epochs=60,
+        batch_size=batch_size, recall_loss=recall_loss,
+    )  # fmt: skip
     assert len(model.loss_history) == 60
-    initial = hlr_loss(sim.X, sim.delta_days, sim.recalled, np.zeros(3), alpha, l2)
+    initial = hlr_loss(
+        sim.X, sim.delta_days, sim.recalled, np.zeros(3), alpha, l2, recall_loss=recall_loss
+    )
     assert model.loss_history[-1] < model.loss_history[0] <= initial * 1.5
     assert model.loss_history[-1] < initial
+
+
+def test_selection_chooses_on_the_later_rows_and_uses_indicators_that_help():
+    # items differ a lot (per-item effects ±1.5 in log₂ half-life): indicators validate better
+    n_items = 8
+    theta = np.r_[1.0, -0.6, 0.5, np.linspace(-1.5, 1.5, n_items)]
+    sim = simulate_reviews(60, n_items, theta, seed=6)
+    shared = sim.X[:, :3]
+    selection = hlr_select(
+        shared, sim.delta_days, sim.recalled, indicator_index=sim.item, n_indicators=n_items,
+        epochs=300,
+    )  # fmt: skip
+    assert selection.indicators
+    assert selection.n_validation == round(0.2 * sim.recalled.size)
+    assert selection.alpha in (0.0, 1e-4, 1e-3) and selection.l2 >= 0.0
+    assert selection.model.theta.shape == (3 + n_items,)
+    fitted = selection.model.half_life(shared, sim.item)
+    assert np.corrcoef(np.log(fitted), np.log(sim.half_life_true))[0, 1] > 0.9
+    # without item effects in the data, the indicators do not earn their place
+    plain = simulate_reviews(60, n_items, seed=6)
+    assert not hlr_select(
+        plain.X, plain.delta_days, plain.recalled, indicator_index=plain.item,
+        n_indicators=n_items, epochs=300, l2s=(1e-3,),
+    ).indicators  # fmt: skip
+    with pytest.raises(ValueError, match="at least 10"):
+        hlr_select(shared[:5], sim.delta_days[:5], sim.recalled[:5])
 
 
 def test_training_is_reproducible_and_warm_starts():

@@ -1,36 +1,31 @@
-"""Replay of a review log through the memory models (pure numpy + csv).
+"""srs-benchmark's evaluation protocol on a review log (pure numpy + csv, no Django).
 
-Replay protocol (:func:`replay_predictions`)
-    Reviews are replayed in time order. For every review of a card that has been reviewed
-    before, each model predicts the probability of recall *before* the outcome is revealed;
-    then every model is updated with the outcome. The outcome is ``recalled = rating > 1``
-    (Anki ratings 1 Again, 2 Hard, 3 Good, 4 Easy). First reviews are not predicted (there is
-    nothing to remember yet) but they do update the models.
+Protocol (github.com/open-spaced-repetition/srs-benchmark, the default, long-term setting)
+    1. Calendar days: each review falls on the learner's local day (``calendar_days``: the
+       time zone, UTC for an Anki export unless given, and the day-start hour, 4 by default).
+    2. Only the first review of a card per day is kept; later same-day reviews are dropped
+       from the scored reviews and from the card's history alike.
+    3. Every later review of a card (a *repeat*) is predicted from that card's earlier kept
+       history: elapsed days Δ ≥ 1 since its previous review, its earlier ratings. The outcome
+       is recalled = rating > 1 (Again = 1 is a lapse).
+    4. Time split: the repeats in time order, the first ``split`` of them train and the rest
+       are scored. Every trained model (FSRS parameters, HLR weights and its α/λ) is fitted
+       only on the training repeats and the histories before them; no test outcome reaches a
+       fit. Predictions of test reviews use the card's earlier history (also earlier test
+       reviews, as a deployed scheduler would).
 
-Models
-    FSRS        py-fsrs 6 with its default parameters (through ``fsrs_adapter``); the
-                prediction is the FSRS forgetting curve at the exact elapsed time
-                (``fsrs_retrievability(..., exact_elapsed=True)``).
-    HLR         half-life regression trained on the past only: retrained every
-                ``retrain_every`` predicted reviews on all the predicted reviews before the
-                current one (warm-started from the previous θ), with the paper's defaults
-                α = 0.01, λ = 0.1. Features: √(1+correct), √(1+wrong) of the card so far, bias.
-                Until the first training the seed's cold-start rule gives the card's interval
-                from its accuracy so far, and that interval is used as the half-life.
-    SM-2        ``sm2_review`` driven by the Anki rating mapped to a quality (Again→2, Hard→3,
-                Good→4, Easy→5; the inverse of ``quality_to_fsrs_rating``), predicting
-                p = 2^(−elapsed/interval) — the scheduled interval read as a half-life.
-    Leitner     five boxes (1, 2, 4, 8, 16 days), p = 2^(−elapsed/interval).
-    Pimsleur    graduated intervals 5 s … 2 years, p = 2^(−elapsed/interval).
-    Constant    the running mean of the earlier scored outcomes, (k + 1)/(n + 2) after k
-                recalls in n reviews (computed per scope, see below).
-
-Scopes
-    ``min_elapsed_days`` restricts scoring to reviews at least that long after the card's
-    previous review (the models still learn from every review). The command and the benchmark
-    report all predicted reviews and the day-scale ones (≥ 1 day): in an Anki log about half
-    the repeat reviews are same-day learning steps minutes apart, where every forgetting curve
-    predicts near-certain recall, yet more than a quarter of them fail.
+Models (``MODELS``)
+    constant      the running mean of the outcomes revealed before each review,
+                  (k + 1)/(n + 2) after k recalls in n earlier repeats (all training
+                  outcomes, then the earlier test outcomes as they come).
+    sm2           SM-2 (``sm2_review``, Anki rating → quality Again 2, Hard 3, Good 4,
+                  Easy 5) over the kept history; recall p = 0.9^(Δ/I), I its interval.
+    hlr           half-life regression on √(1+right), √(1+wrong), a bias and card
+                  indicators, log-loss recall term; α, λ and whether the card indicators help
+                  are chosen on the last 20% (in time) of the training repeats
+                  (``hlr_select``), then refitted on all of them.
+    fsrs_default  FSRS-6 with its default parameters on calendar days (``fsrs_models``).
+    fsrs_fitted   FSRS-6 with parameters fitted on the training part (``fsrs_fit_parameters``).
 """
 
 import csv
@@ -40,48 +35,78 @@ from pathlib import Path
 
 import numpy as np
 
-from apps.scheduler.algorithms import leitner, pimsleur
-from apps.scheduler.algorithms.fsrs_adapter import fsrs_retrievability, fsrs_review
-from apps.scheduler.algorithms.hlr import (
-    hlr_cold_start_interval_days,
-    hlr_features,
-    hlr_half_life,
-    hlr_recall,
-    hlr_train,
-)
+from apps.scheduler.algorithms.calendar_days import DEFAULT_DAY_START_HOUR, local_day
+from apps.scheduler.algorithms.hlr import hlr_features, hlr_select
 from apps.scheduler.algorithms.sm2 import SM2State, sm2_review
+from apps.scheduler.evaluation.fsrs_models import (
+    fsrs_default_parameters,
+    fsrs_fit_parameters,
+    fsrs_recall,
+    fsrs_stabilities,
+)
 from apps.scheduler.evaluation.metrics import ModelScore, evaluate_predictions
 
-SECONDS_PER_DAY = 86400.0
+PROTOCOL = "srs-benchmark"
+DEFAULT_SPLIT = 0.7
 ANKI_TO_SM2_QUALITY = {1: 2, 2: 3, 3: 4, 4: 5}
-FSRS, HLR, SM2, LEITNER, PIMSLEUR = "FSRS-6 (default)", "HLR", "SM-2", "Leitner", "Pimsleur"
-CONSTANT = "Constant (running mean)"
-MODELS = (FSRS, HLR, SM2, LEITNER, PIMSLEUR, CONSTANT)
+SM2_REFERENCE_RECALL = 0.9
+CONSTANT, SM2, HLR, FSRS_DEFAULT, FSRS_FITTED = (
+    "constant",
+    "sm2",
+    "hlr",
+    "fsrs_default",
+    "fsrs_fitted",
+)
+MODELS = (CONSTANT, SM2, HLR, FSRS_DEFAULT, FSRS_FITTED)
+_EPOCH_DAY = datetime(1970, 1, 1).date()
 
 
 @dataclass
 class ReviewLog:
-    """A review log as parallel arrays, sorted by time."""
+    """A review log as parallel arrays, sorted by time. ``day`` is the learner's calendar
+    day of each review (days since 1970-01-01 in the learner's zone, after the day start)."""
 
     card_id: np.ndarray  # int64
     rating: np.ndarray  # int64, Anki 1..4
     time: np.ndarray  # float64, seconds since the Unix epoch (UTC)
-    duration_ms: np.ndarray  # int64
+    day: np.ndarray  # int64
 
     def __len__(self) -> int:
         return int(self.card_id.shape[0])
 
-    def head(self, n: int) -> "ReviewLog":
-        return ReviewLog(self.card_id[:n], self.rating[:n], self.time[:n], self.duration_ms[:n])
+    def take(self, rows) -> "ReviewLog":
+        return ReviewLog(self.card_id[rows], self.rating[rows], self.time[rows], self.day[rows])
 
 
-def load_anki_log(path: str | Path, limit: int | None = None) -> ReviewLog:
-    """Read ``card_id,review_rating,review_time,review_duration`` (ISO 8601 times).
+def review_log(card_ids, ratings, moments, days) -> ReviewLog:
+    """A ReviewLog from columns, sorted by time (stably: same-instant reviews keep their
+    order); rejects ratings outside 1..4."""
+    times = np.asarray(moments, dtype=float)
+    order = np.argsort(times, kind="stable")
+    log = ReviewLog(
+        card_id=np.asarray(card_ids, dtype=np.int64)[order],
+        rating=np.asarray(ratings, dtype=np.int64)[order],
+        time=times[order],
+        day=np.asarray(days, dtype=np.int64)[order],
+    )
+    if np.any((log.rating < 1) | (log.rating > 4)):
+        raise ValueError("review_rating must be 1..4 (Anki Again/Hard/Good/Easy)")
+    return log
 
-    Rows are sorted by time (stably, so same-instant reviews keep the file's order); ``limit``
-    keeps the first ``limit`` rows of the file.
-    """
-    card_ids, ratings, times, durations = [], [], [], []
+
+def day_number(moment: datetime, timezone: str, day_start_hour: int) -> int:
+    return (local_day(moment, timezone, day_start_hour) - _EPOCH_DAY).days
+
+
+def load_anki_log(
+    path: str | Path,
+    limit: int | None = None,
+    timezone: str = "UTC",
+    day_start_hour: int = DEFAULT_DAY_START_HOUR,
+) -> ReviewLog:
+    """Read ``card_id,review_rating,review_time[,review_duration]`` (ISO 8601 times; naive
+    ones are UTC, as in Anki's export). ``limit`` keeps the first ``limit`` rows of the file."""
+    card_ids, ratings, times, days = [], [], [], []
     with open(path, newline="") as handle:
         for i, row in enumerate(csv.DictReader(handle)):
             if limit is not None and i >= limit:
@@ -92,40 +117,115 @@ def load_anki_log(path: str | Path, limit: int | None = None) -> ReviewLog:
             card_ids.append(int(row["card_id"]))
             ratings.append(int(row["review_rating"]))
             times.append(moment.timestamp())
-            durations.append(int(row["review_duration"] or 0))
-    order = np.argsort(np.asarray(times, dtype=float), kind="stable")
-    log = ReviewLog(
-        card_id=np.asarray(card_ids, dtype=np.int64)[order],
-        rating=np.asarray(ratings, dtype=np.int64)[order],
-        time=np.asarray(times, dtype=float)[order],
-        duration_ms=np.asarray(durations, dtype=np.int64)[order],
-    )
-    if np.any((log.rating < 1) | (log.rating > 4)):
-        raise ValueError("review_rating must be 1..4 (Anki Again/Hard/Good/Easy)")
-    return log
+            days.append(day_number(moment, timezone, day_start_hour))
+    return review_log(card_ids, ratings, times, days)
+
+
+def first_review_per_day(log: ReviewLog) -> ReviewLog:
+    """Keep each card's first review of each calendar day (the log is in time order)."""
+    seen: set[tuple[int, int]] = set()
+    keep = []
+    for row, key in enumerate(zip(log.card_id.tolist(), log.day.tolist(), strict=True)):
+        if key not in seen:
+            seen.add(key)
+            keep.append(row)
+    return log.take(np.asarray(keep, dtype=np.int64))
 
 
 @dataclass
-class _Card:
-    last_time: float
-    fsrs: dict
-    sm2: SM2State
-    leitner: leitner.LeitnerState
-    pimsleur: pimsleur.PimsleurState
-    correct: int = 0
-    wrong: int = 0
+class RepeatReviews:
+    """The kept reviews grouped by card, and one row per repeat review in time order."""
 
-
-@dataclass
-class Replay:
-    """Per predicted review: the outcome, days since the card's previous review, each
-    model's prediction (the constant baseline is added per scope by :func:`evaluate_replay`),
-    and the HLR θ of each retraining."""
-
+    histories: list[list[tuple[int, int]]]  # per card: (rating, elapsed days), kept reviews
+    card: np.ndarray  # row → index into histories
+    position: np.ndarray  # row → index of the review in its card's history (≥ 1)
+    kept_index: np.ndarray  # row → index among all kept reviews (time order)
     y: np.ndarray
     elapsed_days: np.ndarray
-    predictions: dict[str, np.ndarray]
-    hlr_thetas: list[np.ndarray] = field(default_factory=list)
+    review_number: np.ndarray  # srs-benchmark's i: 2 for a card's first repeat
+    lapses: np.ndarray  # earlier Again answers, the card's first review not counted
+    prior_correct: np.ndarray
+    prior_wrong: np.ndarray
+    time: np.ndarray
+    n_kept: int
+
+    def __len__(self) -> int:
+        return int(self.y.shape[0])
+
+
+def repeat_reviews(daily: ReviewLog) -> RepeatReviews:
+    """Histories and repeat rows of a log already reduced by :func:`first_review_per_day`."""
+    card_of: dict[int, int] = {}
+    histories: list[list[tuple[int, int]]] = []
+    last_day: list[int] = []
+    counts: list[list[int]] = []  # right, wrong, lapses
+    columns: dict[str, list] = {
+        k: []
+        for k in (
+            "card",
+            "position",
+            "kept_index",
+            "y",
+            "elapsed_days",
+            "review_number",
+            "lapses",
+            "prior_correct",
+            "prior_wrong",
+            "time",
+        )
+    }
+    rows = zip(
+        daily.card_id.tolist(),
+        daily.rating.tolist(),
+        daily.day.tolist(),
+        daily.time.tolist(),
+        strict=True,
+    )
+    for k, (card_id, rating, day, moment) in enumerate(rows):
+        card = card_of.get(card_id)
+        recalled = rating > 1
+        if card is None:
+            card_of[card_id] = len(histories)
+            histories.append([(rating, 0)])
+            last_day.append(day)
+            counts.append([int(recalled), int(not recalled), 0])
+            continue
+        elapsed = day - last_day[card]
+        if elapsed < 1:
+            raise ValueError("repeat_reviews needs the first review per day only, in time order")
+        history = histories[card]
+        right, wrong, lapses = counts[card]
+        for key, value in (
+            ("card", card),
+            ("position", len(history)),
+            ("kept_index", k),
+            ("y", float(recalled)),
+            ("elapsed_days", elapsed),
+            ("review_number", len(history) + 1),
+            ("lapses", lapses),
+            ("prior_correct", right),
+            ("prior_wrong", wrong),
+            ("time", moment),
+        ):
+            columns[key].append(value)
+        history.append((rating, elapsed))
+        last_day[card] = day
+        counts[card] = [right + recalled, wrong + (not recalled), lapses + (not recalled)]
+    return RepeatReviews(
+        histories=histories,
+        **{
+            k: np.asarray(v, dtype=float if k in ("y", "time") else np.int64)
+            for k, v in columns.items()
+        },
+        n_kept=len(daily),
+    )
+
+
+def split_point(n: int, split: float) -> int:
+    """Number of training repeats: the first ``split`` of ``n`` in time order."""
+    if not 0.0 < split < 1.0:
+        raise ValueError("split must be between 0 and 1")
+    return int(np.floor(n * split))
 
 
 def running_mean_baseline(y) -> np.ndarray:
@@ -135,107 +235,135 @@ def running_mean_baseline(y) -> np.ndarray:
     return (before + 1.0) / (np.arange(y.size) + 2.0)
 
 
-def replay_predictions(
-    log: ReviewLog,
-    retrain_every: int = 1000,
-    hlr_alpha: float = 0.01,
-    hlr_l2: float = 0.1,
-    hlr_epochs: int = 200,
-) -> Replay:
-    """Replay ``log`` in time order; see the module docstring for the protocol."""
-    cards: dict[int, _Card] = {}
-    preds: dict[str, list[float]] = {m: [] for m in MODELS if m != CONSTANT}
-    outcomes: list[float] = []
-    elapsed_days: list[float] = []
-    hlr_rows: list[tuple[float, float, float, float]] = []  # correct, wrong, Δ days, recalled
-    theta = None
-    thetas: list[np.ndarray] = []
-    trained_on = 0
-
-    for card_id, rating, moment in zip(
-        log.card_id.tolist(), log.rating.tolist(), log.time.tolist(), strict=True
-    ):
-        reviewed_at = datetime.fromtimestamp(moment, tz=UTC)
-        recalled = rating > 1
-        card = cards.get(card_id)
-        if card is not None:
-            if len(hlr_rows) - trained_on >= retrain_every:
-                rows = np.asarray(hlr_rows)
-                model = hlr_train(
-                    hlr_features(rows[:, 0], rows[:, 1]),
-                    rows[:, 2],
-                    rows[:, 3],
-                    alpha=hlr_alpha,
-                    l2=hlr_l2,
-                    epochs=hlr_epochs,
-                    theta0=theta,
-                )
-                theta, trained_on = model.theta, len(hlr_rows)
-                thetas.append(theta)
-            elapsed = max(0.0, (moment - card.last_time) / SECONDS_PER_DAY)
-            if theta is None:
-                accuracy = card.correct / (card.correct + card.wrong)
-                half_life = float(hlr_cold_start_interval_days(accuracy))
-            else:
-                half_life = float(
-                    hlr_half_life(hlr_features([card.correct], [card.wrong]), theta)[0]
-                )
-            preds[FSRS].append(fsrs_retrievability(card.fsrs, reviewed_at, exact_elapsed=True))
-            preds[HLR].append(float(hlr_recall(elapsed, half_life)))
-            preds[SM2].append(float(2.0 ** (-elapsed / max(card.sm2.interval_days, 1))))
-            preds[LEITNER].append(leitner.predict_recall(card.leitner, elapsed))
-            preds[PIMSLEUR].append(pimsleur.predict_recall(card.pimsleur, elapsed))
-            outcomes.append(float(recalled))
-            elapsed_days.append(elapsed)
-            hlr_rows.append((card.correct, card.wrong, elapsed, float(recalled)))
-        else:
-            card = _Card(
-                last_time=moment,
-                fsrs={},
-                sm2=SM2State(),
-                leitner=leitner.LeitnerState(),
-                pimsleur=pimsleur.PimsleurState(),
-            )
-            cards[card_id] = card
-
-        card.fsrs, _due = fsrs_review(card.fsrs, rating, reviewed_at)
-        card.sm2 = sm2_review(card.sm2, ANKI_TO_SM2_QUALITY[rating], reviewed_at)
-        card.leitner = leitner.leitner_review(card.leitner, recalled, reviewed_at)
-        card.pimsleur = pimsleur.pimsleur_review(card.pimsleur, recalled, reviewed_at)
-        card.correct += recalled
-        card.wrong += not recalled
-        card.last_time = moment
-
-    return Replay(
-        y=np.asarray(outcomes),
-        elapsed_days=np.asarray(elapsed_days),
-        predictions={m: np.asarray(v, dtype=float) for m, v in preds.items()},
-        hlr_thetas=thetas,
+def sm2_predictions(reviews: RepeatReviews) -> np.ndarray:
+    """p = 0.9^(Δ/I), I the SM-2 interval after the card's earlier kept reviews."""
+    start = datetime(2000, 1, 1, tzinfo=UTC)
+    intervals: list[list[int]] = []
+    for history in reviews.histories:
+        state, after = SM2State(), []
+        for rating, _elapsed in history:
+            state = sm2_review(state, ANKI_TO_SM2_QUALITY[rating], start)
+            after.append(state.interval_days)
+        intervals.append(after)
+    interval = np.array(
+        [
+            intervals[c][p - 1]
+            for c, p in zip(reviews.card.tolist(), reviews.position.tolist(), strict=True)
+        ],
+        dtype=float,
     )
+    return SM2_REFERENCE_RECALL ** (reviews.elapsed_days / np.maximum(interval, 1.0))
 
 
-def evaluate_replay(
-    replay: Replay, min_elapsed_days: float = 0.0, n_bins: int = 20
-) -> list[ModelScore]:
-    """Score every model on the replayed reviews at least ``min_elapsed_days`` apart."""
-    scope = replay.elapsed_days >= min_elapsed_days
-    y = replay.y[scope]
-    predictions = {m: p[scope] for m, p in replay.predictions.items()}
-    predictions[CONSTANT] = running_mean_baseline(y)
-    return [evaluate_predictions(m, y, predictions[m], n_bins) for m in MODELS]
+def fsrs_predictions(reviews: RepeatReviews, parameters) -> np.ndarray:
+    stabilities = fsrs_stabilities(reviews.histories, parameters)
+    stability = np.array(
+        [
+            stabilities[c][p - 1]
+            for c, p in zip(reviews.card.tolist(), reviews.position.tolist(), strict=True)
+        ]
+    )
+    return fsrs_recall(reviews.elapsed_days, stability, float(parameters[20]))
 
 
-def evaluate_log(
-    log: ReviewLog | str | Path,
-    limit: int | None = None,
-    retrain_every: int = 1000,
-    min_elapsed_days: float = 0.0,
-    n_bins: int = 20,
-) -> list[ModelScore]:
-    """Replay a log (or a CSV path) and score every model on the predicted reviews."""
-    if not isinstance(log, ReviewLog):
-        log = load_anki_log(log, limit=limit)
-    elif limit is not None:
-        log = log.head(limit)
-    replay = replay_predictions(log, retrain_every=retrain_every)
-    return evaluate_replay(replay, min_elapsed_days=min_elapsed_days, n_bins=n_bins)
+def training_histories(reviews: RepeatReviews, n_train: int) -> list[list[tuple[int, int]]]:
+    """Each card's history cut before the first test repeat (cards with a training repeat)."""
+    if n_train == 0:
+        return []
+    boundary = reviews.kept_index[n_train - 1]  # last training repeat, among kept reviews
+    length: dict[int, int] = {}
+    for c, p, k in zip(
+        reviews.card[:n_train].tolist(),
+        reviews.position[:n_train].tolist(),
+        reviews.kept_index[:n_train].tolist(),
+        strict=True,
+    ):
+        if k <= boundary:
+            length[c] = max(length.get(c, 0), p + 1)
+    return [reviews.histories[c][:n] for c, n in sorted(length.items())]
+
+
+def hlr_design(reviews: RepeatReviews, n_train: int):
+    """HLR features for every repeat; card indicators for the cards of the training part."""
+    X = hlr_features(reviews.prior_correct, reviews.prior_wrong)
+    vocabulary = {c: i for i, c in enumerate(dict.fromkeys(reviews.card[:n_train].tolist()))}
+    indicator = np.array([vocabulary.get(c, -1) for c in reviews.card.tolist()], dtype=int)
+    return X, indicator, len(vocabulary)
+
+
+@dataclass
+class Evaluation:
+    n_train: int
+    n_test: int
+    scores: dict[str, ModelScore]
+    predictions: dict[str, np.ndarray]  # test rows
+    hlr: dict = field(default_factory=dict)
+    fsrs_parameters: list[float] | None = None
+
+    def as_json(self) -> dict:
+        return {
+            "protocol": PROTOCOL,
+            "n_train": self.n_train,
+            "n_test": self.n_test,
+            "models": {name: score.as_dict() for name, score in self.scores.items()},
+        }
+
+    def ordered_scores(self) -> list[ModelScore]:
+        return [self.scores[m] for m in MODELS if m in self.scores]
+
+
+def evaluate_reviews(log: ReviewLog, split: float = DEFAULT_SPLIT) -> Evaluation:
+    """Run the protocol (module docstring) on a log and score every model on the test part."""
+    reviews = repeat_reviews(first_review_per_day(log))
+    n = len(reviews)
+    n_train = split_point(n, split)
+    if n_train < 10 or n - n_train < 1:
+        raise ValueError(
+            f"{n} repeat reviews ({n_train} before the split): too few to evaluate; "
+            "need at least 10 training and 1 test review."
+        )
+    test = slice(n_train, n)
+    predictions: dict[str, np.ndarray] = {
+        CONSTANT: running_mean_baseline(reviews.y),
+        SM2: sm2_predictions(reviews),
+        FSRS_DEFAULT: fsrs_predictions(reviews, fsrs_default_parameters()),
+    }
+    X, indicator, n_indicators = hlr_design(reviews, n_train)
+    selection = hlr_select(
+        X[:n_train],
+        reviews.elapsed_days[:n_train],
+        reviews.y[:n_train],
+        indicator_index=indicator[:n_train],
+        n_indicators=n_indicators,
+    )
+    predictions[HLR] = selection.model.predict_recall(
+        X, reviews.elapsed_days, indicator if selection.indicators else None
+    )
+    fitted = fsrs_fit_parameters(training_histories(reviews, n_train))
+    if fitted is not None:
+        predictions[FSRS_FITTED] = fsrs_predictions(reviews, fitted)
+    test_predictions = {m: predictions[m][test] for m in MODELS if m in predictions}
+    scores = {
+        m: evaluate_predictions(
+            m,
+            reviews.y[test],
+            p,
+            reviews.elapsed_days[test],
+            reviews.review_number[test],
+            reviews.lapses[test],
+        )
+        for m, p in test_predictions.items()
+    }
+    return Evaluation(
+        n_train=n_train,
+        n_test=n - n_train,
+        scores=scores,
+        predictions=test_predictions,
+        hlr={
+            "alpha": selection.alpha,
+            "l2": selection.l2,
+            "card_indicators": selection.indicators,
+            "validation_log_loss": round(selection.validation_log_loss, 6),
+        },
+        fsrs_parameters=fitted,
+    )

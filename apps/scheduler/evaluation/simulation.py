@@ -93,12 +93,10 @@ def hlr_recovery(
 ) -> HLRRecovery:
     """Simulate learners from ``true_theta``, fit HLR on their binary outcomes, compare.
 
-    The fit uses α = 0 and λ = 10⁻⁴. With binary outcomes the paper's half-life target
-    h = −Δ/log₂(p) is degenerate: p is clipped to 0.9999 or 0.0001, so every recall asks for
-    the 274-day ceiling and every lapse for Δ/13.3, and with α = 0.01 that term outweighs the
-    recall term (on the default simulation the paper's α = 0.01, λ = 0.1 give
-    θ ≈ (0.35, 0.01, 6.6) and a half-life correlation of 0.85, against θ ≈ (1.06, −0.67, 0.47)
-    and 0.9997 here). λ = 0.1 on the mean loss likewise shrinks θ towards 0 (correlation 0.5).
+    The fit uses the log-loss recall term with α = 0 and λ = 10⁻⁴ (maximum likelihood, up to
+    a light ridge). With binary outcomes the paper's half-life target h = −Δ/log₂(p) is
+    degenerate (p clipped to 0.9999 or 0.0001 asks for the 274-day ceiling or Δ/13.3), so the
+    paper's fixed α = 0.01 would drown the recall term; see ``algorithms/hlr.py``.
     """
     sim = simulate_reviews(n_learners, n_items, true_theta, seed=seed)
     model = hlr_train(
