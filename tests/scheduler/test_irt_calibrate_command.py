@@ -49,7 +49,8 @@ def test_json_output_for_2pl(tmp_path):
     assert payload["log_likelihood"] == pytest.approx(-2466.653, abs=1e-3)  # ltm, mirt
     assert [item["item"] for item in payload["items"]] == ["Q1", "Q2", "Q3", "Q4", "Q5"]
     first = payload["items"][0]
-    assert set(first) == {"item", "a", "se_a", "b", "se_b", "c", "se_c"}
+    assert set(first) == {"item", "n", "a", "se_a", "b", "se_b", "c", "se_c"}
+    assert first["n"] == 1000
     assert first["a"] == pytest.approx(0.8254, abs=1.5e-3)
     assert first["b"] == pytest.approx(-3.3597, abs=4e-3)
     assert first["c"] == 0.0 and first["se_c"] is None  # NaN (fixed) → null
@@ -81,9 +82,10 @@ def test_table_output(tmp_path):
     text = _run("--csv", str(_lsat6_csv(tmp_path)), "--model", "3pl")
     lines = text.splitlines()
     assert "model: 3pl" in lines[0] and "persons: 1000" in lines[0] and "Beta(5, 17)" in lines[0]
-    assert lines[1].split() == ["item", "a", "se_a", "b", "se_b", "c", "se_c"]
+    assert "not administered: 0%" in lines[0]
+    assert lines[1].split() == ["item", "n", "a", "se_a", "b", "se_b", "c", "se_c"]
     assert [line.split()[0] for line in lines[2:7]] == ["Q1", "Q2", "Q3", "Q4", "Q5"]
-    assert all(len(line.split()) == 7 for line in lines[2:7])
+    assert all(len(line.split()) == 8 for line in lines[2:7])
     assert lines[7].startswith("marginal log-likelihood: -24")
     assert "converged" in lines[8]
 
@@ -92,7 +94,7 @@ def test_table_shows_fixed_errors_as_dashes(tmp_path):
     text = _run("--csv", str(_lsat6_csv(tmp_path)), "--model", "rasch")
     q1 = next(line for line in text.splitlines() if line.startswith("Q1"))
     cells = q1.split()
-    assert cells[1] == "1.0000" and cells[2] == "-" and cells[6] == "-"
+    assert cells[1] == "1000" and cells[2] == "1.0000" and cells[3] == "-" and cells[7] == "-"
 
 
 def test_bom_and_blank_trailing_lines_are_accepted(tmp_path):
@@ -108,9 +110,10 @@ def test_bom_and_blank_trailing_lines_are_accepted(tmp_path):
         ("", "empty"),
         ("i1,i2\n", "no data rows"),
         ("i1,count\n1,3\n0,2\n", "at least 2 item columns, found 1"),
-        ("i1,i2,i3\n1,0,1\n0,,1\n", "line 3, column 'i2': blank value; not-administered"),
-        ("i1,i2,i3\n1,0,1\n0,1,yes\n", "line 3, column 'i3': expected 0 or 1, got 'yes'"),
-        ("i1,i2,i3\n1,0,1\n0,2,1\n", "line 3, column 'i2': expected 0 or 1, got '2'"),
+        ("i1,i2,i3\n1,0,1\n0,1,yes\n", "line 3, column 'i3': expected 0, 1 or blank"),
+        ("i1,i2,i3\n1,0,1\n0,2,1\n", "line 3, column 'i2': expected 0, 1 or blank .*'2'"),
+        ("i1,i2,i3\n1,,1\n0,,0\n1,1,0\n", "all correct or all wrong .*: i2$"),
+        ("i1,i2,i3\n1,,\n0,,\n", "need at least 2 items with 1 or more answers"),
         ("i1,i2,i3\n1,0,1\n0,1\n", "line 3: expected 3 fields, got 2"),
         ("i1,i2,count\n1,0,2\n0,1,-1\n", "line 3, column 'count': expected a non-negative"),
         ("i1,i2,count\n1,0,2\n0,1,1.5\n", "line 3, column 'count'"),
@@ -134,3 +137,61 @@ def test_missing_file_is_a_command_error(tmp_path):
 def test_unknown_model_is_rejected(tmp_path):
     with pytest.raises(CommandError, match="invalid choice"):
         _run("--csv", str(_lsat6_csv(tmp_path)), "--model", "4pl")
+
+
+def _blanked_lsat6_csv(tmp_path, share: float = 0.4):
+    """LSAT-6 as one row per person, with ``share`` of the cells blank (not administered)."""
+    patterns = list(itertools.product([0, 1], repeat=5))
+    rows = np.repeat(np.array(patterns), LSAT6_COUNTS, axis=0)
+    rng = np.random.default_rng(0)
+    answered = rng.random(rows.shape) >= share
+    lines = ["Q1,Q2,Q3,Q4,Q5"]
+    lines += [
+        ",".join(str(v) if given else "" for v, given in zip(row, mask, strict=True))
+        for row, mask in zip(rows, answered, strict=True)
+    ]
+    path = tmp_path / "lsat6_blanked.csv"
+    path.write_text("\n".join(lines) + "\n")
+    return path, rows, answered
+
+
+def test_blank_cells_are_not_administered(tmp_path):
+    # given LSAT-6 with 40% of its cells blank
+    path, rows, answered = _blanked_lsat6_csv(tmp_path)
+
+    # when it is calibrated through the command
+    payload = json.loads(_run("--csv", str(path), "--model", "2pl", "--json"))
+
+    # then the blanks are skipped, exactly as calibrate's mask skips them
+    from apps.scheduler.algorithms.irt import calibrate
+
+    direct = calibrate(rows, None, "2pl", mask=answered)
+    assert payload["converged"] is True
+    assert [item["n"] for item in payload["items"]] == answered.sum(axis=0).tolist()
+    np.testing.assert_allclose([item["b"] for item in payload["items"]], direct.b, rtol=1e-9)
+    np.testing.assert_allclose([item["se_a"] for item in payload["items"]], direct.se_a, 1e-9)
+    assert payload["log_likelihood"] == pytest.approx(direct.log_likelihood)
+    text = _run("--csv", str(path), "--model", "2pl")
+    assert "not administered: 40%" in text.splitlines()[0]
+
+
+def test_items_under_the_minimum_are_reported_without_estimates(tmp_path):
+    # given a CSV where Q5 was administered to few persons
+    path, _, _ = _blanked_lsat6_csv(tmp_path, share=0.0)
+    text = path.read_text().splitlines()
+    few = [text[0]] + [
+        line if n < 30 else line.rsplit(",", 1)[0] + "," for n, line in enumerate(text[1:])
+    ]
+    path.write_text("\n".join(few) + "\n")
+    err = io.StringIO()
+    out = io.StringIO()
+
+    # when it is calibrated with --min-responses 50
+    call_command("irt_calibrate", "--csv", str(path), "--model", "2pl", "--json",
+                 "--min-responses", "50", stdout=out, stderr=err)  # fmt: skip
+
+    # then Q5 is left out, with its answer count and no estimates, and the others calibrate
+    items = {item["item"]: item for item in json.loads(out.getvalue())["items"]}
+    assert items["Q5"]["n"] == 30 and items["Q5"]["a"] is None and items["Q5"]["se_b"] is None
+    assert all(items[q]["a"] is not None and items[q]["n"] == 1000 for q in ("Q1", "Q2", "Q3"))
+    assert "fewer than 50 answers, not calibrated: Q5" in err.getvalue()

@@ -1,13 +1,16 @@
 """Calibrate dichotomous items from a CSV of responses (see ``apps.scheduler.algorithms.irt``).
 
-CSV: a header row naming the columns; one row per person (or per response pattern); every
-item column holds 0 or 1 (blank, i.e. "not administered", is not supported); an optional
-``count`` column gives the row's frequency.
+CSV: a header row naming the columns; one row per person (or per response pattern); each item
+column holds 0, 1 or nothing (a blank cell: the item was not administered to that person, and
+contributes nothing to the likelihood); an optional ``count`` column gives the row's frequency.
+Items answered fewer than ``--min-responses`` times are left out and reported without
+estimates.
 """
 
 import csv
 import json
 import math
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -19,8 +22,11 @@ COUNT_COLUMN = "count"
 TABLE_COLUMNS = ("a", "se_a", "b", "se_b", "c", "se_c")
 
 
-def read_response_csv(path: Path) -> tuple[list[str], np.ndarray, np.ndarray | None]:
-    """Item names, the (N, J) 0/1 matrix and the counts (None without a count column)."""
+def read_response_csv(
+    path: Path,
+) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray | None]:
+    """Item names, the (N, J) 0/1 matrix (0 where blank), the (N, J) mask of answered cells
+    and the counts (None without a count column)."""
     if not path.is_file():
         raise CommandError(f"CSV file not found: {path}")
     try:
@@ -30,7 +36,7 @@ def read_response_csv(path: Path) -> tuple[list[str], np.ndarray, np.ndarray | N
         raise CommandError(f"cannot read {path}: {exc}") from exc
 
 
-def _parse(reader, path: Path) -> tuple[list[str], np.ndarray, np.ndarray | None]:
+def _parse(reader, path: Path) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray | None]:
     header = next(reader, None)
     if header is None:
         raise CommandError(f"{path} is empty: expected a header row")
@@ -47,6 +53,7 @@ def _parse(reader, path: Path) -> tuple[list[str], np.ndarray, np.ndarray | None
     if len(item_at) < 2:
         raise CommandError(f"need at least 2 item columns, found {len(item_at)}")
     rows: list[list[int]] = []
+    answered: list[list[bool]] = []
     counts: list[int] = []
     for row in reader:
         line = reader.line_num
@@ -54,20 +61,18 @@ def _parse(reader, path: Path) -> tuple[list[str], np.ndarray, np.ndarray | None
             continue
         if len(row) != len(names):
             raise CommandError(f"line {line}: expected {len(names)} fields, got {len(row)}")
-        values = []
+        values, given = [], []
         for i in item_at:
             value = row[i].strip()
-            if value == "":
+            if value not in ("0", "1", ""):
                 raise CommandError(
-                    f"line {line}, column '{names[i]}': blank value; not-administered items "
-                    "are not supported (every row needs a 0 or 1 for every item)"
+                    f"line {line}, column '{names[i]}': expected 0, 1 or blank (not "
+                    f"administered), got {value!r}"
                 )
-            if value not in ("0", "1"):
-                raise CommandError(
-                    f"line {line}, column '{names[i]}': expected 0 or 1, got {value!r}"
-                )
-            values.append(int(value))
+            values.append(1 if value == "1" else 0)
+            given.append(value != "")
         rows.append(values)
+        answered.append(given)
         if count_at is not None:
             raw = row[count_at].strip()
             if not (raw.isascii() and raw.isdigit()):
@@ -80,16 +85,17 @@ def _parse(reader, path: Path) -> tuple[list[str], np.ndarray, np.ndarray | None
         raise CommandError(f"{path} has no data rows")
     responses = np.array(rows, dtype=float)
     weights = np.array(counts, dtype=float) if count_at is not None else None
-    return [names[i] for i in item_at], responses, weights
+    return [names[i] for i in item_at], responses, np.array(answered, dtype=bool), weights
 
 
-def _check_items(names: list[str], responses: np.ndarray, counts: np.ndarray | None) -> None:
+def _item_counts(responses, mask, counts) -> tuple[np.ndarray, np.ndarray]:
+    """(answers, right answers) per item, count-weighted."""
     weights = np.ones(len(responses)) if counts is None else counts
-    total = weights.sum()
-    if total <= 0:
-        raise CommandError("every row has count 0: nothing to calibrate")
-    correct = weights @ responses
-    constant = [name for name, n in zip(names, correct, strict=True) if n in (0, total)]
+    return weights @ mask, weights @ (responses * mask)
+
+
+def _check_items(names: list[str], answers: np.ndarray, correct: np.ndarray) -> None:
+    constant = [name for name, n, r in zip(names, answers, correct, strict=True) if r in (0, n)]
     if constant:
         raise CommandError(
             "items answered all correct or all wrong cannot be calibrated: " + ", ".join(constant)
@@ -100,12 +106,28 @@ def _number(value: float) -> float | None:
     return None if math.isnan(value) else float(value)
 
 
-def calibration_payload(names: list[str], cal: Calibration) -> dict:
+@dataclass(frozen=True)
+class ItemTable:
+    """Every item of the CSV: its answers, and its estimates if it was calibrated."""
+
+    names: list[str]
+    answers: np.ndarray  # count-weighted answers per item
+    calibrated: np.ndarray  # bool: enough answers to be in the calibration
+    cal: Calibration  # of the calibrated items only, in order
+
+    def value(self, key: str, j: int) -> float:
+        if not self.calibrated[j]:
+            return math.nan
+        return float(getattr(self.cal, key)[int(self.calibrated[:j].sum())])
+
+
+def calibration_payload(table: ItemTable) -> dict:
     items = []
-    for j, name in enumerate(names):
-        item = {"item": name}
-        item.update({key: _number(getattr(cal, key)[j]) for key in TABLE_COLUMNS})
+    for j, name in enumerate(table.names):
+        item = {"item": name, "n": _number(table.answers[j])}
+        item.update({key: _number(table.value(key, j)) for key in TABLE_COLUMNS})
         items.append(item)
+    cal = table.cal
     return {
         "model": cal.model,
         "items": items,
@@ -115,13 +137,13 @@ def calibration_payload(names: list[str], cal: Calibration) -> dict:
     }
 
 
-def format_table(names: list[str], cal: Calibration) -> str:
-    width = max(4, *(len(name) for name in names))
-    lines = [f"{'item':<{width}}" + "".join(f"{key:>10}" for key in TABLE_COLUMNS)]
-    for j, name in enumerate(names):
-        cells = []
+def format_table(table: ItemTable) -> str:
+    width = max(4, *(len(name) for name in table.names))
+    lines = [f"{'item':<{width}}{'n':>8}" + "".join(f"{key:>10}" for key in TABLE_COLUMNS)]
+    for j, name in enumerate(table.names):
+        cells = [f"{table.answers[j]:>8g}"]
         for key in TABLE_COLUMNS:
-            value = getattr(cal, key)[j]
+            value = table.value(key, j)
             cells.append(f"{'-':>10}" if math.isnan(value) else f"{value:>10.4f}")
         lines.append(f"{name:<{width}}" + "".join(cells))
     return "\n".join(lines)
@@ -130,35 +152,57 @@ def format_table(names: list[str], cal: Calibration) -> str:
 class Command(BaseCommand):
     help = (
         "Calibrate 0/1 items by marginal maximum likelihood (Bock–Aitkin EM, θ ~ N(0, 1)) from "
-        "a CSV with a header row, one row per person and an optional 'count' column."
+        "a CSV with a header row, one row per person and an optional 'count' column; a blank "
+        "cell means the item was not administered."
     )
 
     def add_arguments(self, parser):
         parser.add_argument("--csv", type=Path, required=True, help="responses CSV")
         parser.add_argument("--model", choices=MODELS, required=True, help="IRT model")
         parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+        parser.add_argument(
+            "--min-responses",
+            type=int,
+            default=1,
+            help="answers an item needs to be calibrated (fewer: reported without estimates)",
+        )
 
     def handle(self, *args, **options):
-        names, responses, counts = read_response_csv(options["csv"])
-        _check_items(names, responses, counts)
+        names, responses, mask, counts = read_response_csv(options["csv"])
+        if counts is not None and counts.sum() <= 0:
+            raise CommandError("every row has count 0: nothing to calibrate")
+        minimum = max(1, options["min_responses"])
+        answers, correct = _item_counts(responses, mask, counts)
+        calibrated = answers >= minimum
+        left_out = [name for name, ok in zip(names, calibrated, strict=True) if not ok]
+        if left_out:
+            self.stderr.write(
+                f"warning: fewer than {minimum} answers, not calibrated: {', '.join(left_out)}"
+            )
+        if calibrated.sum() < 2:
+            raise CommandError(f"need at least 2 items with {minimum} or more answers")
+        kept = np.flatnonzero(calibrated)
+        _check_items([names[j] for j in kept], answers[kept], correct[kept])
         try:
-            cal = calibrate(responses, counts, options["model"])
+            cal = calibrate(responses[:, kept], counts, options["model"], mask=mask[:, kept])
         except ValueError as exc:
             raise CommandError(str(exc)) from exc
         if not cal.converged:
             self.stderr.write(f"warning: EM stopped after {cal.iterations} iterations unconverged")
+        table = ItemTable(names, answers, calibrated, cal)
         if options["json"]:
-            self.stdout.write(
-                json.dumps(calibration_payload(names, cal), indent=2, allow_nan=False)
-            )
+            self.stdout.write(json.dumps(calibration_payload(table), indent=2, allow_nan=False))
             return
-        persons = len(responses) if counts is None else int(counts.sum())
+        weights = np.ones(len(responses)) if counts is None else counts
+        persons = int(weights @ mask[:, kept].any(axis=1))
+        missing = 1.0 - float((weights @ mask[:, kept]).sum()) / (weights.sum() * len(kept))
         prior = f"; c ~ Beta({C_PRIOR[0]:g}, {C_PRIOR[1]:g}) prior" if cal.model == "3pl" else ""
         self.stdout.write(
             f"model: {cal.model}  persons: {persons}  items: {len(names)}  "
+            f"not administered: {missing:.0%}  "
             f"(logistic metric, no D = 1.7; θ ~ N(0, 1){prior})"
         )
-        self.stdout.write(format_table(names, cal))
+        self.stdout.write(format_table(table))
         state = "converged" if cal.converged else "not converged"
         self.stdout.write(f"marginal log-likelihood: {cal.log_likelihood:.4f}")
         self.stdout.write(f"EM iterations: {cal.iterations} ({state})")
