@@ -60,6 +60,35 @@ class BKTParams:
 
 DEFAULT_INIT = BKTParams(p_init=0.4, p_transit=0.15, p_guess=0.2, p_slip=0.1)
 
+#: How parameters are stored and printed (pyBKT's names): BKTParams field → stored key.
+STORED_NAMES = {"p_init": "prior", "p_transit": "learn", "p_guess": "guess", "p_slip": "slip"}
+
+
+def bkt_params_as_dict(params: BKTParams) -> dict[str, float]:
+    """{"prior", "learn", "guess", "slip"}: the stored form (FittedModel.parameters)."""
+    return {stored: getattr(params, field) for field, stored in STORED_NAMES.items()}
+
+
+def bkt_params_from_dict(stored: dict) -> BKTParams:
+    """The inverse of ``bkt_params_as_dict``; ValueError on a missing or invalid value."""
+    try:
+        return BKTParams(**{field: float(stored[name]) for field, name in STORED_NAMES.items()})
+    except (KeyError, TypeError) as exc:
+        raise ValueError(f"not a stored BKT parameter set: {stored!r}") from exc
+
+
+def bkt_simulate(
+    params: BKTParams, n_learners: int, n_steps: int, rng: np.random.Generator
+) -> np.ndarray:
+    """(n_learners, n_steps) 0/1 answers drawn from the model: each learner starts known with
+    probability p_init, answers, then may learn (never forgets). For tests and benchmarks."""
+    known = rng.random(n_learners) < params.p_init
+    answers = np.empty((n_learners, n_steps), dtype=np.int8)
+    for t in range(n_steps):
+        answers[:, t] = rng.random(n_learners) < np.where(known, 1 - params.p_slip, params.p_guess)
+        known |= rng.random(n_learners) < params.p_transit
+    return answers
+
 
 def _check_probability(p_known: float) -> float:
     p = float(p_known)
@@ -228,3 +257,43 @@ def bkt_fit_em(
         post = _forward_backward(obs, valid, params)
         trace.append(post.log_likelihood)
     return BKTFit(params, np.asarray(trace), iterations, converged)
+
+
+# ---------------------------------------------------------------------------------------------
+# Many skills at once: a pooled fit, then one per skill with enough data
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BKTSkillsFit:
+    """``pooled``: one fit on every skill's sequences together (None without data);
+    ``skills``: a fit per skill with at least the minimum number of answers; ``answers``: the
+    answers each skill has (fitted or not), ``learners`` its non-empty sequences."""
+
+    pooled: BKTFit | None
+    skills: dict
+    answers: dict
+    learners: dict
+
+
+def bkt_fit_skills(
+    sequences_by_skill: dict, minimum_answers: int = 1, max_iter: int = 200
+) -> BKTSkillsFit:
+    """Fit the pooled parameters, then each skill with at least ``minimum_answers`` answers.
+
+    A skill's EM starts from the pooled estimate (a better start than the generic one: the
+    skills of one course resemble each other, and EM only finds a local maximum). Skills below
+    the minimum are not fitted: the caller falls back to the pooled parameters for them.
+    """
+    answers = {s: int(sum(np.size(x) for x in seqs)) for s, seqs in sequences_by_skill.items()}
+    learners = {s: sum(1 for x in seqs if np.size(x)) for s, seqs in sequences_by_skill.items()}
+    everything = [x for seqs in sequences_by_skill.values() for x in seqs if np.size(x)]
+    if not everything:
+        return BKTSkillsFit(None, {}, answers, learners)
+    pooled = bkt_fit_em(everything, max_iter=max_iter)
+    skills = {
+        skill: bkt_fit_em(seqs, init=pooled.params, max_iter=max_iter)
+        for skill, seqs in sequences_by_skill.items()
+        if answers[skill] and answers[skill] >= minimum_answers
+    }
+    return BKTSkillsFit(pooled, skills, answers, learners)
