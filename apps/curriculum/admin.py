@@ -27,15 +27,26 @@ class CourseAdmin(admin.ModelAdmin):
         "is_published",
         "unit_count",
         "concept_count",
+        "memory_model_check",
     )
     list_filter = ("is_published", "default_algorithm", "language")
     search_fields = ("title", "slug")
     prepopulated_fields = {"slug": ("title",)}
-    readonly_fields = ("health_report",)
+    readonly_fields = ("health_report", "fsrs_retention_suggestion")
     inlines = [UnitInline]
     fieldsets = (
         (None, {"fields": ("title", "slug", "description", "is_published")}),
         ("Audience", {"fields": ("language", "jurisdiction", "default_algorithm")}),
+        (
+            "Scheduling",
+            {
+                "fields": (
+                    "desired_retention",
+                    "fsrs_retention_suggestion",
+                    "maximum_interval_days",
+                )
+            },
+        ),
         ("Curriculum health", {"fields": ("health_report",)}),
     )
 
@@ -56,6 +67,39 @@ class CourseAdmin(admin.ModelAdmin):
     @admin.display(description="Concepts", ordering="concepts_total")
     def concept_count(self, course):
         return course.concepts_total
+
+    @admin.display(description="Suggested retention")
+    def fsrs_retention_suggestion(self, course):
+        """The optimal desired retention for the course's fitted FSRS weights: a suggestion
+        only; the desired retention above changes when staff change it."""
+        if course._state.adding:
+            return "Save the course to see a suggestion."
+        # Function-level: the scheduler's models point at curriculum's.
+        from apps.scheduler.fsrs_fitting import course_fsrs_fits
+
+        in_use, newest = course_fsrs_fits(course=course)
+        if in_use is None:
+            if newest is None:
+                return "No FSRS parameters fitted from this course's attempts yet (fsrs_fit)."
+            return (
+                f"FSRS v{newest.version} was fitted on {newest.samples:,} reviews: too few to "
+                "use yet, so the default parameters schedule and no retention is suggested."
+            )
+        retention = in_use.metrics.get("optimal_retention")
+        if retention is None:
+            return f"FSRS v{in_use.version} ({in_use.samples:,} reviews) has no suggestion."
+        return (
+            f"Suggested desired retention from the fitted FSRS parameters: {retention:.2f} "
+            f"(v{in_use.version}, {in_use.samples:,} reviews)."
+        )
+
+    @admin.display(description="Memory model")
+    def memory_model_check(self, course):
+        # scheduler_evaluate --by-course records the comparison this reads. Function-level:
+        # the scheduler's models point at curriculum's.
+        from apps.scheduler.evaluation.attempts import course_memory_model_flag
+
+        return course_memory_model_flag(course=course) or "—"
 
     @admin.display(description="Report")
     def health_report(self, course):

@@ -6,13 +6,24 @@ its due time out. All scheduling arithmetic is the package's own ``Scheduler.rev
 
 Ratings are FSRS's 1..4 (Again, Hard, Good, Easy). Attempts graded with SM-2 qualities (0..5)
 are mapped by :func:`quality_to_fsrs_rating`.
+
+Elapsed time: py-fsrs counts whole 24-hour periods since the last review. Given the learner's
+``timezone``, :func:`fsrs_review` counts calendar days instead (``calendar_days``: a day starts
+at ``day_start_hour`` local time), as Anki and srs-benchmark do, so a review at 23:00 and the next
+at 07:00 the following morning are one day apart, not a same-day (short-term) review.
+
+Migrated SM-2 cards become FSRS memory states through fsrs-rs (``fsrs_rs_python``, the Rust
+FSRS that Anki ships): :func:`memory_state_from_sm2`, :func:`fsrs_state_from_sm2`.
 """
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 
-from fsrs import Card, Rating, Scheduler
+import fsrs_rs_python
+from fsrs import Card, Rating, Scheduler, State
 from fsrs.scheduler import DEFAULT_PARAMETERS
+
+from .calendar_days import DEFAULT_DAY_START_HOUR, elapsed_days
 
 ALGORITHM = "fsrs"
 NEW_CARD_ID = 0  # the id does not influence scheduling; a fixed one keeps the state reproducible
@@ -69,6 +80,11 @@ def _utc(moment: datetime) -> datetime:
     return moment.astimezone(UTC)
 
 
+def _aware(moment: datetime) -> datetime:
+    """Stored SM-2 times are aware; a naive one (hand-made state) is read as UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
 def card_from_state(card_state: dict | None, reviewed_at: datetime | None = None) -> Card:
     """The ``fsrs.Card`` a state dict describes; a new card for ``None``/``{}`` or a state
     written by another algorithm (switching algorithms starts FSRS from scratch)."""
@@ -90,20 +106,94 @@ def fsrs_review(
     maximum_interval: int = 36500,
     fuzz: bool = False,
     parameters: tuple[float, ...] | list[float] | None = None,
+    *,
+    timezone: str | None = None,
+    day_start_hour: int = DEFAULT_DAY_START_HOUR,
 ) -> tuple[dict, datetime]:
     """Review a card rated ``rating`` (1 Again .. 4 Easy) at ``reviewed_at``.
 
     Returns the new JSON-serialisable state and the next due time (UTC). Without ``fuzz`` the
     result is deterministic and equal to calling ``fsrs.Scheduler.review_card`` directly.
+
+    With ``timezone`` (the learner's IANA zone), the days elapsed since the card's last review
+    are the learner's calendar days: py-fsrs reads them as ``(reviewed_at - last_review).days``
+    for both the short-term test and the retrievability, so the card is handed over with its
+    last review moved to exactly that many whole days before ``reviewed_at``. The stored
+    ``last_review`` is ``reviewed_at`` as always; only the elapsed count differs.
     """
     if rating not in (1, 2, 3, 4):
         raise ValueError(f"FSRS rating must be 1..4, got {rating}")
     reviewed_at = _utc(reviewed_at)
     scheduler = fsrs_scheduler(desired_retention, maximum_interval, fuzz, parameters)
-    card, _log = scheduler.review_card(
-        card_from_state(card_state, reviewed_at), Rating(rating), reviewed_at
-    )
+    card = card_from_state(card_state, reviewed_at)
+    if timezone is not None and card.last_review is not None:
+        days = elapsed_days(card.last_review, reviewed_at, timezone, day_start_hour)
+        card.last_review = reviewed_at - timedelta(days=days)
+    card, _log = scheduler.review_card(card, Rating(rating), reviewed_at)
     return card_to_state(card), card.due
+
+
+def fsrs_rs_parameters(parameters: tuple[float, ...] | list[float] | None = None) -> list[float]:
+    """The weights as fsrs-rs takes them (its defaults equal py-fsrs's FSRS-6 defaults)."""
+    return [float(p) for p in (parameters or fsrs_rs_python.DEFAULT_PARAMETERS)]
+
+
+@lru_cache(maxsize=32)
+def _rs_model(parameters: tuple[float, ...]) -> fsrs_rs_python.FSRS:
+    return fsrs_rs_python.FSRS(list(parameters))
+
+
+def fsrs_rs_model(parameters: tuple[float, ...] | list[float] | None = None):
+    """A (cached) ``fsrs_rs_python.FSRS`` with these weights (``None``: the defaults)."""
+    return _rs_model(tuple(fsrs_rs_parameters(parameters)))
+
+
+def memory_state_from_sm2(
+    easiness: float,
+    interval_days: float,
+    parameters: tuple[float, ...] | list[float] | None = None,
+    sm2_retention: float = 0.9,
+) -> tuple[float, float]:
+    """(stability, difficulty) of a card SM-2 scheduled ``interval_days`` ahead with ease
+    ``easiness``: fsrs-rs's ``memory_state_from_sm2``, the conversion Anki runs when a deck
+    switches to FSRS. ``sm2_retention`` is the recall rate SM-2 actually achieved (0.9 is
+    Anki's assumption); the stability is the interval at which FSRS predicts that rate, so a
+    card keeps (about) its SM-2 interval instead of restarting."""
+    if interval_days <= 0:
+        raise ValueError("an SM-2 card in learning (interval 0) has no memory state to convert")
+    state = fsrs_rs_model(parameters).memory_state_from_sm2(
+        float(easiness), float(interval_days), sm2_retention
+    )
+    return float(state.stability), float(state.difficulty)
+
+
+def fsrs_state_from_sm2(
+    sm2_state: dict,
+    parameters: tuple[float, ...] | list[float] | None = None,
+    sm2_retention: float = 0.9,
+) -> dict:
+    """The FSRS state dict (a Review card) for a stored SM-2 state dict, keeping its last
+    review and due time; ``{}`` (a new card) when SM-2 never scheduled it past learning."""
+    interval = float(sm2_state.get("interval_days") or 0)
+    last = sm2_state.get("last_reviewed")
+    due = sm2_state.get("due")
+    if interval <= 0 or not due:
+        return {}
+    due_at = _aware(datetime.fromisoformat(due))
+    last_at = _aware(datetime.fromisoformat(last)) if last else due_at - timedelta(days=interval)
+    stability, difficulty = memory_state_from_sm2(
+        sm2_state.get("easiness", 2.5), interval, parameters, sm2_retention
+    )
+    card = Card(
+        card_id=NEW_CARD_ID,
+        state=State.Review,
+        step=None,
+        stability=stability,
+        difficulty=difficulty,
+        due=_utc(due_at),
+        last_review=_utc(last_at),
+    )
+    return card_to_state(card)
 
 
 def fsrs_retrievability(
