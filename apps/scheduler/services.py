@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 
 from django.db import transaction
+from django.utils import timezone as django_timezone
 
 from .algorithms.bkt import BKTParams, bkt_update
 from .algorithms.fsrs_adapter import fsrs_review, quality_to_fsrs_rating
@@ -24,11 +25,12 @@ from .algorithms.hlr import (
 )
 from .algorithms.leitner import LeitnerState, leitner_review
 from .algorithms.sm2 import SM2State, sm2_review
+from .bkt_fitting import DEFAULT_BKT, bkt_parameters_for_concepts
 from .hlr_training import hlr_current_weights
 from .models import LearnerAtomState, LearnerConceptState
 
-# Priors until a course's BKT parameters are fitted (bkt_fit_em).
-DEFAULT_BKT = BKTParams(p_init=0.2, p_transit=0.15, p_guess=0.2, p_slip=0.1)
+# P(known) of a concept never practised, until its course's BKT parameters are fitted
+# (bkt_fitting; a fitted concept's prior is its own p_init).
 DEFAULT_P_KNOWN = DEFAULT_BKT.p_init
 
 
@@ -201,13 +203,27 @@ def _logistic(x: float) -> float:
     return 1.0 / (1.0 + math.exp(-x)) if x >= 0 else math.exp(x) / (1.0 + math.exp(x))
 
 
-def concept_state_observe(row: LearnerConceptState, correct: bool, a: float, b: float, c: float):
-    """Move one concept state by one observed answer (in memory; the caller stores it)."""
+def concept_state_observe(
+    row: LearnerConceptState,
+    correct: bool,
+    a: float,
+    b: float,
+    c: float,
+    bkt: BKTParams = DEFAULT_BKT,
+) -> None:
+    """Move one concept state by one observed answer (in memory; the caller stores it): BKT's
+    P(known) with the concept's parameters ``bkt``, and θ by one Fisher-scoring step of the
+    3PL log-likelihood (prior information 1/SE² plus the item's Fisher information)."""
     # Kept off exactly 0 and 1: a float that rounds to certainty could never come back.
-    row.p_known = min(1 - 1e-6, max(1e-6, bkt_update(row.p_known, correct, DEFAULT_BKT)))
-    p = c + (1.0 - c) * _logistic(a * (row.theta - b))  # irt.p_correct for one scalar
-    information = 1.0 / row.theta_se**2 + a * a * max(p * (1 - p), 1e-6)
-    row.theta += (a * ((1.0 if correct else 0.0) - p)) / information
+    row.p_known = min(1 - 1e-6, max(1e-6, bkt_update(row.p_known, correct, bkt)))
+    # irt.p_correct and irt.fisher_information for one scalar (the backfill calls this millions
+    # of times): with σ = σ(a(θ − b)), P = c + (1 − c)σ, the 3PL score is
+    # a(u − P)(P − c)/(P(1 − c)) = a(u − P)σ/P and the information a²(1 − c)σ²(1 − σ)/P.
+    sigma = _logistic(a * (row.theta - b))
+    p = max(c + (1.0 - c) * sigma, 1e-12)
+    score = a * ((1.0 if correct else 0.0) - p) * sigma / p
+    information = 1.0 / row.theta_se**2 + a * a * (1.0 - c) * sigma * sigma * (1.0 - sigma) / p
+    row.theta += score / information
     row.theta = max(-6.0, min(6.0, row.theta))
     row.theta_se = 1.0 / math.sqrt(information)
     row.attempts += 1
@@ -215,10 +231,30 @@ def concept_state_observe(row: LearnerConceptState, correct: bool, a: float, b: 
     row.version += 1
 
 
+def concept_half_life_days(right: int, seen: int, weights) -> float:
+    """Half-life regression's estimate for a concept answered ``seen`` times, ``right`` of them
+    correctly: the trained model's when there is one (``weights``), else the seed's cold-start
+    rule. The legacy backfill sets migrated concept states the same way."""
+    if weights is None:
+        return float(hlr_cold_start_interval_days(right / seen))
+    return float(hlr_half_life(hlr_features([right], [seen - right]), weights)[0])
+
+
+CONCEPT_STATE_UPDATED_FIELDS = [
+    "p_known", "theta", "theta_se", "attempts", "correct_attempts", "half_life_days",
+    "last_practised_at", "version",
+]  # fmt: skip
+
+
 def concept_states_update(*, learner, observations: list[tuple]) -> None:
-    """Apply (concept_id, correct, irt a, b, c) observations in order: BKT's P(known) and an
-    online ability estimate (one stochastic-gradient step of the IRT log-likelihood, with the
-    standard error from the accumulated Fisher information).
+    """Apply (concept_id, correct, irt a, b, c[, answered_at]) observations in order.
+
+    Per concept: BKT's P(known) with the concept's parameters (its own fit in use, else the
+    course's pooled prior, else the defaults; looked up once for the whole batch), an online
+    ability estimate (one Fisher-scoring step of the 3PL log-likelihood per answer, the
+    standard error from the accumulated information), the answer counts, when it was last
+    practised (the latest ``answered_at``; now when the caller gives none) and its half-life
+    (``concept_half_life_days`` from the updated counts).
 
     Precondition: inside the attempt's transaction; rows are locked in concept order.
     """
@@ -231,16 +267,23 @@ def concept_states_update(*, learner, observations: list[tuple]) -> None:
         .filter(learner=learner, archived_in__isnull=True, concept_id__in=concept_ids)
         .order_by("concept_id")
     }
-    for concept_id, correct, a, b, c in observations:
+    parameters = bkt_parameters_for_concepts(concept_ids)
+    now = django_timezone.now()
+    for concept_id, correct, a, b, c, *answered_at in observations:
+        bkt = parameters[str(concept_id)]
         row = rows.get(str(concept_id))
         if row is None:
             row = rows[str(concept_id)] = LearnerConceptState(
-                learner=learner, concept_id=concept_id, p_known=DEFAULT_P_KNOWN
+                learner=learner, concept_id=concept_id, p_known=bkt.p_init
             )
-        concept_state_observe(row, bool(correct), a, b, c)
+        concept_state_observe(row, bool(correct), a, b, c, bkt)
+        at = answered_at[0] if answered_at else now
+        if row.last_practised_at is None or at > row.last_practised_at:
+            row.last_practised_at = at  # a late offline answer does not move it back
+    weights = hlr_current_weights()
+    for row in rows.values():
+        row.half_life_days = concept_half_life_days(row.correct_attempts, row.attempts, weights)
     new = [r for r in rows.values() if r.pk is None]
     old = [r for r in rows.values() if r.pk is not None]
     LearnerConceptState.objects.bulk_create(new)
-    LearnerConceptState.objects.bulk_update(
-        old, ["p_known", "theta", "theta_se", "attempts", "version"]
-    )
+    LearnerConceptState.objects.bulk_update(old, CONCEPT_STATE_UPDATED_FIELDS)

@@ -24,3 +24,26 @@ def irt_calibrate_all_task(**kwargs) -> None:
 
     for course_id in Course.objects.filter(is_published=True).values_list("pk", flat=True):
         irt_calibrate_course_task.delay(str(course_id))
+
+
+@shared_task(name="scheduler.bkt_fit_course", ignore_result=True, **RETRY_ON_TRANSIENT)
+def bkt_fit_course_task(course_id: str, **kwargs) -> None:
+    """Fit one course's BKT (pooled prior, and each concept with enough answers) and record
+    new versions. A redelivery or retry finds the same attempts and records nothing new."""
+    from apps.curriculum.models import Course
+
+    from .bkt_fitting import course_bkt_fit
+
+    course = Course.objects.filter(pk=course_id).first()
+    if course is not None:
+        course_bkt_fit(course=course)
+
+
+@shared_task(name="scheduler.bkt_fit_all", ignore_result=True, **RETRY_ON_TRANSIENT)
+def bkt_fit_all_task(**kwargs) -> None:
+    """Queue a BKT fit per published course (the nightly beat). A redelivery queues them
+    again; each is idempotent."""
+    from apps.curriculum.models import Course
+
+    for course_id in Course.objects.filter(is_published=True).values_list("pk", flat=True):
+        bkt_fit_course_task.delay(str(course_id))

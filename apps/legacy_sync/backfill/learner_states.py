@@ -25,10 +25,10 @@ from apps.scheduler.algorithms.hlr import (
     hlr_features,
     hlr_half_life,
 )
+from apps.scheduler.bkt_fitting import bkt_parameters_for_concepts
 from apps.scheduler.hlr_training import hlr_current_weights
 from apps.scheduler.models import LearnerAtomState, LearnerConceptState
 from apps.scheduler.services import (
-    DEFAULT_P_KNOWN,
     SchedulingPolicy,
     concept_state_observe,
     review_states_replay,
@@ -52,8 +52,8 @@ class ConceptTally:
 
     __slots__ = CONCEPT_STATE_FIELDS
 
-    def __init__(self, learner_id, concept_id):
-        self.learner_id, self.concept_id, self.p_known = learner_id, concept_id, DEFAULT_P_KNOWN
+    def __init__(self, learner_id, concept_id, p_known: float):
+        self.learner_id, self.concept_id, self.p_known = learner_id, concept_id, p_known
         self.theta, self.theta_se, self.attempts, self.correct_attempts = 0.0, 1.0, 0, 0
         self.half_life_days, self.last_practised_at, self.version = None, None, 0
 
@@ -74,6 +74,7 @@ class LearnerStates(Entity):
 
     def __init__(self):
         self._atoms: dict = {}
+        self._bkt: dict = {}  # concept id text → the BKT parameters live updates would use
 
     def legacy_count(self) -> int:
         return User.objects.filter(origin=Origin.LEGACY).count()
@@ -157,6 +158,10 @@ class LearnerStates(Entity):
         ):
             key = str(atom_id)
             self._atoms[key] = (concepts[key], a, b, c, policies.get(key, SchedulingPolicy()))
+        # The same lookup as live updates (fitted per concept, else the course's pooled
+        # prior, else the defaults), once per concept the stage meets.
+        new_concepts = {c for key in missing for c in concepts[key]} - self._bkt.keys()
+        self._bkt |= bkt_parameters_for_concepts(new_concepts)
 
     def migrate(self, rows: list[dict]) -> BatchOutcome:
         learner_ids = [r["id"] for r in rows]
@@ -187,9 +192,12 @@ class LearnerStates(Entity):
                 if (learner, concept_id) in concept_taken:
                     continue
                 row = concept_states.get((learner, concept_id))
+                bkt = self._bkt[concept_id]
                 if row is None:
-                    row = concept_states[(learner, concept_id)] = ConceptTally(learner, concept_id)
-                concept_state_observe(row, correct, a, b, c)
+                    row = concept_states[(learner, concept_id)] = ConceptTally(
+                        learner, concept_id, bkt.p_init
+                    )
+                concept_state_observe(row, correct, a, b, c, bkt)
                 row.last_practised_at = answered
         atom_states = []
         for (learner, atom_id), done in reviews.items():
