@@ -16,7 +16,8 @@ from django.db import transaction
 from django.utils import timezone as django_timezone
 
 from .algorithms.bkt import BKTParams, bkt_update
-from .algorithms.fsrs_adapter import fsrs_review, quality_to_fsrs_rating
+from .algorithms.calendar_days import DEFAULT_DAY_START_HOUR
+from .algorithms.fsrs_adapter import fsrs_review, fsrs_state_from_sm2, quality_to_fsrs_rating
 from .algorithms.hlr import (
     hlr_cold_start_interval_days,
     hlr_features,
@@ -39,6 +40,11 @@ class SchedulingPolicy:
     algorithm: str = "sm2"
     desired_retention: float = 0.9
     maximum_interval_days: int = 365
+    # FSRS: the course's fitted weights in use (None: the defaults), and the learner's calendar
+    # (elapsed days are counted in it; see course_scheduling_policy).
+    fsrs_parameters: tuple[float, ...] | None = None
+    timezone: str = "UTC"
+    day_start_hour: int = DEFAULT_DAY_START_HOUR
 
 
 @dataclass
@@ -49,16 +55,12 @@ class ReviewPlan:
 
 
 def review_state_next(previous: dict, quality: int, at: datetime, policy: SchedulingPolicy):
-    """(state dict, due) after one review. A state from another algorithm starts afresh."""
+    """(state dict, due) after one review. A state from another algorithm starts afresh,
+    except an SM-2 state reviewed by FSRS: it becomes an FSRS memory state first
+    (``fsrs_state_from_sm2``), so a course switching to FSRS does not restart its cards."""
     correct = quality >= 3
     if policy.algorithm == "fsrs":
-        return fsrs_review(
-            previous if previous.get("algorithm") == "fsrs" else None,
-            quality_to_fsrs_rating(quality),
-            at,
-            desired_retention=policy.desired_retention,
-            maximum_interval=policy.maximum_interval_days,
-        )
+        return _fsrs_review(previous, quality, at, policy)
     if policy.algorithm == "leitner":
         state = leitner_review(LeitnerState.from_dict(previous), correct, at)
         return state.as_dict(), state.due
@@ -86,6 +88,21 @@ def review_state_next(previous: dict, quality: int, at: datetime, policy: Schedu
         return state, due
     state = _sm2_review_capped(SM2State.from_dict(previous), quality, at, policy)
     return state.as_dict(), state.due
+
+
+def _fsrs_review(previous: dict, quality: int, at: datetime, policy: SchedulingPolicy):
+    if previous.get("algorithm") == "sm2":
+        previous = fsrs_state_from_sm2(previous, policy.fsrs_parameters)
+    return fsrs_review(
+        previous if previous.get("algorithm") == "fsrs" else None,
+        quality_to_fsrs_rating(quality),
+        at,
+        desired_retention=policy.desired_retention,
+        maximum_interval=policy.maximum_interval_days,
+        parameters=policy.fsrs_parameters,
+        timezone=policy.timezone,
+        day_start_hour=policy.day_start_hour,
+    )
 
 
 def _sm2_review_capped(state: SM2State, quality: int, at: datetime, policy) -> SM2State:
@@ -127,21 +144,62 @@ def review_states_replay(reviews, policy: SchedulingPolicy) -> tuple[dict, datet
     return state, due
 
 
-def scheduling_policy_for_atom(atom_id) -> SchedulingPolicy:
-    """The policy of the course the atom's (first) live concept belongs to; SM-2 otherwise."""
+def course_scheduling_policy(
+    *,
+    course_id,
+    algorithm: str,
+    desired_retention: float,
+    maximum_interval_days: int,
+    timezone: str | None = None,
+) -> SchedulingPolicy:
+    """The policy a course's reviews are scheduled with, for a learner in ``timezone``: an
+    FSRS course uses its fitted weights in use (``FittedModel``, else the defaults) and counts
+    elapsed time in the learner's calendar days (``SCHEDULER_DAY_START_HOUR``, 4 by default)."""
+    from django.conf import settings
+
+    from .fitted import fitted_parameters
+
+    parameters = None
+    if algorithm == "fsrs" and course_id is not None:
+        fitted = fitted_parameters(kind="fsrs", course=course_id)
+        if fitted and fitted.get("w"):
+            parameters = tuple(float(w) for w in fitted["w"])
+    return SchedulingPolicy(
+        algorithm,
+        desired_retention,
+        maximum_interval_days,
+        fsrs_parameters=parameters,
+        timezone=timezone or "UTC",
+        day_start_hour=int(getattr(settings, "SCHEDULER_DAY_START_HOUR", DEFAULT_DAY_START_HOUR)),
+    )
+
+
+def scheduling_policy_for_atom(atom_id, learner=None) -> SchedulingPolicy:
+    """The policy of the course the atom's (first) live concept belongs to, for ``learner``'s
+    calendar; SM-2 otherwise."""
     from apps.content.models import LearningAtom
 
     course = (
         LearningAtom.live_concepts.through.objects.filter(learningatom_id=atom_id)
         .order_by("concept_id")
         .values_list(
+            "concept__course_id",
             "concept__course__default_algorithm",
             "concept__course__desired_retention",
             "concept__course__maximum_interval_days",
         )
         .first()
     )
-    return SchedulingPolicy(*course) if course else SchedulingPolicy()
+    if not course:
+        return SchedulingPolicy()
+    course_id, algorithm, retention, maximum = course
+    return course_scheduling_policy(
+        course_id=course_id,
+        algorithm=algorithm,
+        desired_retention=retention,
+        maximum_interval_days=maximum,
+        timezone=getattr(learner, "timezone", None),
+    )
 
 
 def review_plan(
@@ -163,7 +221,7 @@ def atom_state_rebuild(
     correct the derived before/after states on attempts that were stored out of order."""
     from apps.learning.models import Attempt
 
-    policy = policy or scheduling_policy_for_atom(atom_id)
+    policy = policy or scheduling_policy_for_atom(atom_id, learner)
     attempts = Attempt.objects.filter(
         learner=learner, atom_id=atom_id, archived_in__isnull=True
     ).order_by("answered_at", "created_at")

@@ -26,6 +26,30 @@ def irt_calibrate_all_task(**kwargs) -> None:
         irt_calibrate_course_task.delay(str(course_id))
 
 
+@shared_task(name="scheduler.fsrs_fit_course", ignore_result=True, **RETRY_ON_TRANSIENT)
+def fsrs_fit_course_task(course_id: str, **kwargs) -> None:
+    """Fit one course's FSRS parameters from its attempts and record the next version (used
+    only when fitted on enough reviews). A redelivery or retry fits again on the same attempts,
+    gets the same weights and records nothing new."""
+    from apps.curriculum.models import Course
+
+    from .fsrs_fitting import course_fsrs_fit
+
+    course = Course.objects.filter(pk=course_id).first()
+    if course is not None:
+        course_fsrs_fit(course=course)
+
+
+@shared_task(name="scheduler.fsrs_fit_all", ignore_result=True, **RETRY_ON_TRANSIENT)
+def fsrs_fit_all_task(**kwargs) -> None:
+    """Queue an FSRS fit per published course (the nightly beat). A redelivery queues them
+    again; each fit only appends a version."""
+    from apps.curriculum.models import Course
+
+    for course_id in Course.objects.filter(is_published=True).values_list("pk", flat=True):
+        fsrs_fit_course_task.delay(str(course_id))
+
+
 @shared_task(name="scheduler.bkt_fit_course", ignore_result=True, **RETRY_ON_TRANSIENT)
 def bkt_fit_course_task(course_id: str, **kwargs) -> None:
     """Fit one course's BKT (pooled prior, and each concept with enough answers) and record

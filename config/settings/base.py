@@ -273,6 +273,7 @@ CELERY_BEAT_SCHEDULE = {
     "item-statistics": {"task": "content.item_statistics_refresh", "schedule": 3600.0},
     "irt-calibration": {"task": "scheduler.irt_calibrate_all", "schedule": 86400.0},
     "bkt-fit-nightly": {"task": "scheduler.bkt_fit_all", "schedule": crontab(hour=2, minute=45)},
+    "fsrs-fit-nightly": {"task": "scheduler.fsrs_fit_all", "schedule": crontab(hour=2, minute=30)},
 }
 if LEGACY_SYNC_ENABLED:
     # Live sync with v1: pull new v1 rows, sweep the outbox, reconcile every night.

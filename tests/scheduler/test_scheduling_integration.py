@@ -9,7 +9,11 @@ from rest_framework.test import APIClient
 from apps.curriculum.services import concept_prerequisites_set
 from apps.learning.models import Attempt, ProgressSnapshot
 from apps.scheduler.algorithms.bkt import bkt_update
-from apps.scheduler.algorithms.fsrs_adapter import fsrs_review, quality_to_fsrs_rating
+from apps.scheduler.algorithms.fsrs_adapter import (
+    fsrs_review,
+    fsrs_state_from_sm2,
+    quality_to_fsrs_rating,
+)
 from apps.scheduler.algorithms.sm2 import SM2State, sm2_review
 from apps.scheduler.models import LearnerAtomState, LearnerConceptState
 from apps.scheduler.services import DEFAULT_BKT, DEFAULT_P_KNOWN
@@ -83,7 +87,8 @@ def test_an_fsrs_course_schedules_exactly_as_fsrs_itself(learner_client, learner
         for q, at in zip(qualities, times, strict=True)
     ]
 
-    # Then every stored state and due time is what fsrs_review gives for the mapped ratings
+    # Then every stored state and due time is what fsrs_review gives for the mapped ratings,
+    # elapsed time counted in the learner's calendar days (UTC, the day starting at 04:00)
     expected_state: dict | None = None
     for quality, at, result in zip(qualities, times, results, strict=True):
         before = expected_state or {}
@@ -93,6 +98,8 @@ def test_an_fsrs_course_schedules_exactly_as_fsrs_itself(learner_client, learner
             at,
             desired_retention=0.85,
             maximum_interval=60,
+            timezone="UTC",
+            day_start_hour=4,
         )
         attempt = stored(result)
         assert attempt.quality == quality
@@ -221,7 +228,9 @@ def test_a_wrong_answer_resets_sm2_to_one_day(learner_client, learner):
     assert live_atom_state(learner, atom).lapses == 1
 
 
-def test_switching_the_courses_algorithm_starts_the_new_one_from_scratch(learner_client, learner):
+def test_switching_the_courses_algorithm_converts_sm2_to_fsrs_and_restarts_the_others(
+    learner_client, learner
+):
     # Given two perfect SM-2 reviews (repetitions 2, interval 6)
     course = CourseFactory(default_algorithm="sm2")
     atom = atom_in(course)
@@ -235,10 +244,14 @@ def test_switching_the_courses_algorithm_starts_the_new_one_from_scratch(learner
     course.save()
     fsrs_result = answer(learner_client, atom, CORRECT_MCQ, times[2])
 
-    # Then FSRS starts from a new card: the same as a first-ever FSRS review
+    # Then FSRS does not restart the card: the SM-2 state becomes an FSRS memory state
+    # (stability about its 6-day interval), which this review then moves on
     attempt = stored(fsrs_result)
     assert attempt.scheduler_state_before["algorithm"] == "sm2"
-    expected, due = fsrs_review(None, quality_to_fsrs_rating(5), times[2])
+    converted = fsrs_state_from_sm2(attempt.scheduler_state_before)
+    assert converted["stability"] == pytest.approx(6.0, rel=0.05)
+    expected, due = fsrs_review(converted, quality_to_fsrs_rating(5), times[2], timezone="UTC")
+    assert expected["stability"] > 6.0
     assert attempt.scheduler_state_after == expected
     assert live_atom_state(learner, atom).due_at == due
 

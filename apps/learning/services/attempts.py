@@ -21,9 +21,9 @@ from apps.core.storable import unstorable_text
 from apps.core.sync_port import rows_changed
 from apps.scheduler.models import LearnerAtomState
 from apps.scheduler.services import (
-    SchedulingPolicy,
     atom_state_rebuild,
     concept_states_update,
+    course_scheduling_policy,
     review_plan,
 )
 
@@ -114,7 +114,7 @@ def attempts_ingest(*, learner, inputs: list[AttemptInput], now: datetime | None
         .exclude(status=AtomStatus.ARCHIVED)
         .select_related("published_revision")
     }
-    policies, concepts_of = _scheduling_context(atoms)
+    policies, concepts_of = _scheduling_context(atoms, learner)
     sessions = set(  # a session set aside by a reset takes no new answers
         StudySession.objects.filter(
             learner=learner,
@@ -189,18 +189,29 @@ def _row_errors(item: AttemptInput, atoms: dict, sessions: set, now: datetime):
     return None
 
 
-def _scheduling_context(atoms: dict) -> tuple[dict, dict]:
-    """Per atom: the scheduling policy of its course, and its live concepts."""
-    policies, concepts_of = {}, {}
+def _scheduling_context(atoms: dict, learner) -> tuple[dict, dict]:
+    """Per atom: the scheduling policy of its course (for the learner's calendar), and its
+    live concepts."""
+    policies, concepts_of, of_course = {}, {}, {}
     links = LearningAtom.live_concepts.through.objects.filter(learningatom_id__in=list(atoms))
-    for atom_id, concept_id, algorithm, retention, max_days in links.values_list(
+    for atom_id, concept_id, course_id, algorithm, retention, max_days in links.values_list(
         "learningatom_id",
         "concept_id",
+        "concept__course_id",
         "concept__course__default_algorithm",
         "concept__course__desired_retention",
         "concept__course__maximum_interval_days",
     ).order_by("learningatom_id", "concept_id"):
-        policies.setdefault(atom_id, SchedulingPolicy(algorithm, retention, max_days))
+        if atom_id not in policies:
+            if course_id not in of_course:
+                of_course[course_id] = course_scheduling_policy(
+                    course_id=course_id,
+                    algorithm=algorithm,
+                    desired_retention=retention,
+                    maximum_interval_days=max_days,
+                    timezone=learner.timezone,
+                )
+            policies[atom_id] = of_course[course_id]
         concepts_of.setdefault(atom_id, []).append(concept_id)
     return policies, concepts_of
 

@@ -7,10 +7,13 @@ from abc import abstractmethod
 from django.utils import timezone
 from django.utils.text import slugify
 
+from apps.content.models import LearningAtom
 from apps.core.models import Origin
 from apps.learning.models import Mistake, StudyTask, XPEvent
+from apps.scheduler.algorithms.fsrs_adapter import fsrs_state_from_sm2
 from apps.scheduler.algorithms.sm2 import MIN_EASINESS, SM2State
 from apps.scheduler.models import LearnerAtomState
+from apps.scheduler.services import course_scheduling_policy
 
 from ..models import StreakComparison
 from ..v1.entities import POINT_REASONS
@@ -79,7 +82,9 @@ class _RowByRow(_PerLearner):
 
 class ReviewCards(_PerLearner):
     """v1's resurfacing queue becomes the SM-2 state of the bit's atom. A learner has one
-    state per atom, so a second card for the same bit is quarantined."""
+    state per atom, so a second card for the same bit is quarantined. In a course scheduled
+    with FSRS the card becomes an FSRS memory state derived from its ease and interval
+    (``fsrs_state_from_sm2``, with the course's fitted weights), keeping its due date."""
 
     name = "review_cards"
     depends_on = ("users", "bits")
@@ -104,6 +109,7 @@ class ReviewCards(_PerLearner):
                 atom__in={p[1] for p in pairs},
             ).values_list("learner_id", "atom_id", "legacy_key")
         }
+        fsrs_weights = _fsrs_courses_weights({atom for _, atom in pairs})
         new = []
         for row in rows:
             key = str(row["id"])
@@ -129,11 +135,14 @@ class ReviewCards(_PerLearner):
                 due=due,
                 last_reviewed=last,
             )
+            stored = state.as_dict()
+            if atom in fsrs_weights:  # a card still in learning (interval 0) stays SM-2's
+                stored = fsrs_state_from_sm2(stored, fsrs_weights[atom]) or stored
             new.append(
                 {
                     "learner_id": learner,
                     "atom_id": atom,
-                    "state": state.as_dict(),
+                    "state": stored,
                     "due_at": due,
                     "last_reviewed_at": last,
                     "reviews": state.repetitions,
@@ -159,6 +168,33 @@ class ReviewCards(_PerLearner):
         if due is None:
             return "missing_timestamp", "due_at is empty."
         return timestamp_problem(row.get("last_reviewed_at"), "last_reviewed_at", required=False)
+
+
+def _fsrs_courses_weights(atom_ids) -> dict:
+    """{atom id: its course's FSRS weights in use (None: the defaults)} for the atoms whose
+    course (that of the first live concept, as for live reviews) is scheduled with FSRS."""
+    course_of = {}
+    for atom_id, course_id, algorithm in (
+        LearningAtom.live_concepts.through.objects.filter(learningatom_id__in=atom_ids)
+        .order_by("learningatom_id", "concept_id")
+        .values_list("learningatom_id", "concept__course_id", "concept__course__default_algorithm")
+    ):
+        course_of.setdefault(atom_id, (course_id, algorithm))
+    weights_of_course = {
+        course_id: course_scheduling_policy(
+            course_id=course_id,
+            algorithm="fsrs",
+            desired_retention=0.9,
+            maximum_interval_days=36500,
+        ).fsrs_parameters
+        for course_id, algorithm in set(course_of.values())
+        if algorithm == "fsrs"
+    }
+    return {
+        atom_id: weights_of_course[course_id]
+        for atom_id, (course_id, _) in course_of.items()
+        if course_id in weights_of_course
+    }
 
 
 class MistakeLogs(_RowByRow):
