@@ -80,27 +80,40 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
 }
 
 
-def role_permissions_sync(apps, role_permissions: dict[str, list[str]] | None = None) -> None:
+def role_permissions_sync(
+    apps, role_permissions: dict[str, list[str]] | None = None, using: str = "default"
+) -> None:
     """Create the role groups and grant them the listed permissions (idempotent).
 
     ``apps`` is a migration's app registry (or ``django.apps.apps``). Permissions are normally
     created after all migrations run, so they are created here first for a fresh database.
+    Does nothing on a database where auth is not migrated (the legacy alias).
     """
     from django.contrib.auth.management import create_permissions
-
-    for app_config in apps.get_app_configs():
-        app_config.models_module = True
-        create_permissions(app_config, apps=apps, verbosity=0)
-        app_config.models_module = None
+    from django.db import router
 
     Group = apps.get_model("auth", "Group")
     Permission = apps.get_model("auth", "Permission")
+    if not router.allow_migrate_model(using, Group):
+        return
+    for app_config in apps.get_app_configs():
+        # create_permissions skips apps without a models module, which a migration's
+        # registry lacks; restore the real value so the global registry is left as it was
+        models_module = getattr(app_config, "models_module", None)
+        app_config.models_module = True
+        try:
+            create_permissions(app_config, apps=apps, verbosity=0, using=using)
+        finally:
+            app_config.models_module = models_module
+
     for role, permission_names in (role_permissions or ROLE_PERMISSIONS).items():
-        group, _ = Group.objects.get_or_create(name=role)
+        group, _ = Group.objects.db_manager(using).get_or_create(name=role)
         for name in permission_names:
             app_label, codename = name.split(".", 1)
-            permission = Permission.objects.filter(
-                content_type__app_label=app_label, codename=codename
-            ).first()
+            permission = (
+                Permission.objects.db_manager(using)
+                .filter(content_type__app_label=app_label, codename=codename)
+                .first()
+            )
             if permission is not None:
                 group.permissions.add(permission)
