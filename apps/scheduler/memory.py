@@ -12,11 +12,11 @@ from django.utils import timezone
 from apps.content.models import AtomConceptWeight
 from apps.learning.models import Attempt
 
-from .algorithms.bkt import BKTParams, bkt_update
+from .algorithms.bkt import bkt_update
 from .algorithms.calendar_days import local_day
+from .bkt_fitting import bkt_parameters_for_concepts
 from .fitted import fitted_parameters
 from .models import FittedKind, LearnerAtomState
-from .services import DEFAULT_BKT
 
 FSRS_DEFAULT_DECAY = 0.1542  # FSRS-6's w[20], for states scheduled before any course fit
 SM2_RECALL_AT_INTERVAL = 0.9  # an SM-2/Leitner interval read as "90% recall when due"
@@ -83,15 +83,6 @@ def forgetting_curves(*, learner, course, days: int = 60, now=None) -> list[Curv
     return [Curve(f"Mean of {len(per_atom)} atoms", mean), *per_atom[:CURVE_ATOMS]]
 
 
-def _bkt_params(course, concept_id) -> BKTParams:
-    fitted = fitted_parameters(kind=FittedKind.BKT, course=course, concept=concept_id)
-    fitted = fitted or fitted_parameters(kind=FittedKind.BKT, course=course)
-    if not fitted:
-        return DEFAULT_BKT
-    return BKTParams(p_init=fitted["prior"], p_transit=fitted["learn"], p_guess=fitted["guess"],
-                     p_slip=fitted["slip"])  # fmt: skip
-
-
 def p_known_history(*, learner, course) -> dict[str, list[tuple[datetime, float]]]:
     """Each concept's P(known) after every attempt, replayed through BKT with the parameters
     the scheduler uses now (the concept's fit, the course's pooled prior, or the defaults)."""
@@ -110,9 +101,10 @@ def p_known_history(*, learner, course) -> dict[str, list[tuple[datetime, float]
     for atom_id, answered_at, correct in attempts.values_list("atom_id", "answered_at", "correct"):
         for concept_id in concepts_of[atom_id]:
             sequences[concept_id].append((answered_at, correct))
+    parameters = bkt_parameters_for_concepts(sequences)
     history = {}
     for concept_id, sequence in sequences.items():
-        params = _bkt_params(course, concept_id)
+        params = parameters[str(concept_id)]
         p, points = params.p_init, []
         for answered_at, correct in sequence:
             p = bkt_update(p, bool(correct), params)

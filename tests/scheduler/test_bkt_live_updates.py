@@ -3,6 +3,7 @@ course's pooled prior, else the defaults) looked up once per request, and the th
 the same code (3PL θ step, correct_attempts, last_practised_at and half_life_days)."""
 
 import math
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -10,6 +11,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from apps.learning.services.attempts import AttemptInput, attempts_ingest
 from apps.scheduler.algorithms.bkt import BKTParams, bkt_params_as_dict, bkt_update
 from apps.scheduler.algorithms.irt import fisher_information, p_correct
 from apps.scheduler.bkt_fitting import (
@@ -237,3 +239,14 @@ def test_last_practised_at_is_the_latest_answer_time_given():
     assert (state.attempts, state.correct_attempts) == (3, 2)
     assert state.last_practised_at == wednesday
     assert state.half_life_days == 3.0
+
+
+def test_an_offline_answer_dates_the_concept_by_when_it_was_answered():
+    learner, concept = UserFactory(), ConceptFactory()
+    atom = make_atom("mcq", concept=concept)
+    three_days_ago = timezone.now().replace(microsecond=0) - timedelta(days=3)
+
+    attempts_ingest(learner=learner, inputs=[AttemptInput(
+        uuid.uuid4(), atom.pk, CORRECT_MCQ, 900, answered_at=three_days_ago)])  # fmt: skip
+
+    assert concept_state(learner, concept).last_practised_at == three_days_ago

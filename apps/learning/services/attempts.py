@@ -253,7 +253,7 @@ def _store_locked(learner, rows, atoms, now, outcomes, policies, concepts_of) ->
             rebuild.add(atom.pk)  # arrived late: replay the atom's history after storing
         plan = review_plan(state, quality, answered_at, policies.get(atom.pk))
         observations += [
-            (concept_id, result.correct, atom.irt_a, atom.irt_b, atom.irt_c)
+            (concept_id, result.correct, atom.irt_a, atom.irt_b, atom.irt_c, answered_at)
             for concept_id in concepts_of.get(atom.pk, [])
         ]
         state = state or LearnerAtomState(learner=learner, atom=atom)
