@@ -37,8 +37,11 @@ demo: migrate
 run: demo
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
+# Two pytest-xdist workers by default (TEST_WORKERS=0 runs in one process): each has its own
+# test databases, Redis cache database and Celery worker; a test file stays on one worker.
+TEST_WORKERS ?= 2
 test: install browser
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 lint: install
 	$(BIN)/ruff check .
