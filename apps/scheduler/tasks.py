@@ -71,3 +71,31 @@ def bkt_fit_all_task(**kwargs) -> None:
 
     for course_id in Course.objects.filter(is_published=True).values_list("pk", flat=True):
         bkt_fit_course_task.delay(str(course_id))
+
+
+@shared_task(name="scheduler.course_models_evaluate", ignore_result=True, **RETRY_ON_TRANSIENT)
+def course_models_evaluate_task(course_id: str, **kwargs) -> None:
+    """Compare the scheduling models on one course's own attempts (srs-benchmark's protocol)
+    and record it, for the course admin's HLR-versus-FSRS flag; a course with too few repeat
+    reviews to split is left out. A redelivery records the same comparison again."""
+    from apps.curriculum.models import Course
+
+    from .evaluation.attempts import course_evaluation_record
+
+    course = Course.objects.filter(pk=course_id).first()
+    if course is None:
+        return
+    try:
+        course_evaluation_record(course=course)
+    except ValueError:
+        return  # too few reviews: nothing to compare yet
+
+
+@shared_task(name="scheduler.course_models_evaluate_all", ignore_result=True, **RETRY_ON_TRANSIENT)
+def course_models_evaluate_all_task(**kwargs) -> None:
+    """Queue an evaluation per published course (the nightly beat, after the fits). A
+    redelivery queues them again."""
+    from apps.curriculum.models import Course
+
+    for course_id in Course.objects.filter(is_published=True).values_list("pk", flat=True):
+        course_models_evaluate_task.delay(str(course_id))

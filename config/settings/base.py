@@ -274,6 +274,10 @@ CELERY_BEAT_SCHEDULE = {
     "irt-calibration": {"task": "scheduler.irt_calibrate_all", "schedule": 86400.0},
     "bkt-fit-nightly": {"task": "scheduler.bkt_fit_all", "schedule": crontab(hour=2, minute=45)},
     "fsrs-fit-nightly": {"task": "scheduler.fsrs_fit_all", "schedule": crontab(hour=2, minute=30)},
+    "models-evaluate-nightly": {
+        "task": "scheduler.course_models_evaluate_all",
+        "schedule": crontab(hour=3, minute=30),
+    },
 }
 if LEGACY_SYNC_ENABLED:
     # Live sync with v1: pull new v1 rows, sweep the outbox, reconcile every night.

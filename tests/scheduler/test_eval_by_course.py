@@ -107,3 +107,16 @@ def test_hlr_versus_fsrs_falls_back_to_the_default_parameters():
     assert hlr_versus_fsrs(None) is None
     metrics = {"models": {"hlr": {"log_loss": 0.5}, "fsrs_default": {"log_loss": 0.45}}}
     assert hlr_versus_fsrs(metrics) == (0.5, 0.45)
+
+
+def test_the_nightly_task_records_each_published_course_and_skips_thin_ones():
+    from apps.scheduler.tasks import course_models_evaluate_all_task
+
+    practised = CourseFactory(slug="kana-nightly")
+    practise(practised)
+    thin = CourseFactory(slug="thin")
+
+    course_models_evaluate_all_task.delay()  # eager in tests: the per-course tasks run too
+
+    assert FittedModel.objects.filter(kind=FittedKind.EVALUATION, course=practised).count() == 1
+    assert not FittedModel.objects.filter(course=thin).exists()
