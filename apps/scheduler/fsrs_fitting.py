@@ -29,7 +29,7 @@ from .algorithms.fsrs_adapter import fsrs_rs_model, fsrs_rs_parameters, quality_
 
 # Below this many repeat reviews (on later days) a fit is recorded but not used. Anki fits from
 # a few hundred; 1,000 keeps a course's first weeks on the defaults, which fit most people well.
-FSRS_MIN_REVIEWS = getattr(settings, "FSRS_MIN_REVIEWS", 1000)
+FSRS_MIN_REVIEWS = settings.FSRS_MIN_REVIEWS
 # optimal_retention simulates a collection of this many cards for a year, 20 new cards a day
 # (Anki's default limit); larger decks give the same answer more slowly.
 OPTIMAL_RETENTION_DECK_SIZE = 1000
@@ -178,7 +178,7 @@ def course_review_histories(course, *, day_start_hour: int | None = None) -> lis
 
 def scheduler_day_start_hour() -> int:
     """The hour learners' days start (``SCHEDULER_DAY_START_HOUR``, Anki's 4 by default)."""
-    return int(getattr(settings, "SCHEDULER_DAY_START_HOUR", DEFAULT_DAY_START_HOUR))
+    return settings.SCHEDULER_DAY_START_HOUR
 
 
 def course_fsrs_fit(*, course, minimum_reviews: int | None = None, optimal_retention: bool = True):

@@ -170,7 +170,7 @@ def course_scheduling_policy(
         maximum_interval_days,
         fsrs_parameters=parameters,
         timezone=timezone or "UTC",
-        day_start_hour=int(getattr(settings, "SCHEDULER_DAY_START_HOUR", DEFAULT_DAY_START_HOUR)),
+        day_start_hour=settings.SCHEDULER_DAY_START_HOUR,
     )
 
 

@@ -200,6 +200,12 @@ LEGACY_OUTBOX_BATCH = env.int("LEGACY_OUTBOX_BATCH", default=500)
 LEGACY_OUTBOX_LEASE_S = env.int("LEGACY_OUTBOX_LEASE_S", default=30)
 LEGACY_PULL_INTERVAL_S = env.float("LEGACY_PULL_INTERVAL_S", default=1.0)
 
+# Scheduler: a learner's day starts at this local hour (Anki's "next day starts at"), for FSRS's
+# elapsed days, fitting and evaluation; a course's fitted FSRS weights schedule it once fitted on
+# this many repeat reviews (a smaller fit is kept as history).
+SCHEDULER_DAY_START_HOUR = env.int("SCHEDULER_DAY_START_HOUR", default=4)
+FSRS_MIN_REVIEWS = env.int("FSRS_MIN_REVIEWS", default=1000)
+
 # Offline attempt sync: how old a client timestamp may be, and how far ahead of the server
 # clock it may run, before the row is rejected.
 ATTEMPT_MAX_AGE_DAYS = env.int("ATTEMPT_MAX_AGE_DAYS", default=30)

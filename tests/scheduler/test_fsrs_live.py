@@ -10,6 +10,7 @@ from django.urls import reverse
 
 from apps.core.models import Origin
 from apps.learning.models import Attempt
+from apps.scheduler.algorithms.calendar_days import elapsed_days
 from apps.scheduler.algorithms.fsrs_adapter import (
     fsrs_review,
     fsrs_state_from_sm2,
@@ -71,9 +72,11 @@ def test_a_course_with_fitted_parameters_schedules_a_different_interval(learner_
     # when the learner rates a new card Easy in each
     due = {c: answer(learner_client, atom, {"quality": 5}, at) for c, atom in atoms.items()}
 
-    # then the fitted course schedules it 30 days out, the other with the defaults (8 days)
-    assert state_of(learner, atoms[fitted]).due_at == at + timedelta(days=30)
-    assert state_of(learner, atoms[unfitted]).due_at == at + timedelta(days=8)
+    # then the fitted course schedules it 30 local days out, the other with the defaults (8)
+    def days_out(atom):
+        return elapsed_days(at, state_of(learner, atom).due_at, learner.timezone)
+
+    assert (days_out(atoms[fitted]), days_out(atoms[unfitted])) == (30, 8)
     assert due[fitted].scheduler_state_after["stability"] == pytest.approx(30.0)
 
 
@@ -103,8 +106,29 @@ def test_elapsed_time_is_the_learners_calendar_days(api_client):
     # and 07:00 then 23:00 of one local day are zero days apart: the same-day formula
     later = morning + timedelta(hours=16)
     same_day = answer(api_client, atom, {"quality": 4}, later).scheduler_state_after
-    expected, _ = fsrs_review(after, 3, later)  # real time: 16 h, also 0 whole days
+    expected, _ = fsrs_review(after, 3, later, timezone="Europe/Berlin", day_start_hour=4)
+    real_time, _ = fsrs_review(after, 3, later)  # real time: 16 h, also 0 whole days
     assert same_day == expected
+    assert same_day["stability"] == pytest.approx(real_time["stability"])
+
+
+def test_a_card_due_in_whole_days_is_due_when_that_local_day_starts():
+    # given a card in review, answered Good at 23:00 in Berlin
+    zone = _zone("Europe/Berlin")
+    first = datetime(2026, 3, 2, 9, tzinfo=zone)
+    state, _ = fsrs_review(None, 4, first, timezone="Europe/Berlin")  # Easy: straight to review
+    evening = datetime(2026, 3, 9, 23, tzinfo=zone)
+
+    state, due = fsrs_review(state, 3, evening, timezone="Europe/Berlin", day_start_hour=4)
+
+    # then it is due at 04:00 local on the day its interval names, not at 23:00 that day
+    local_due = due.astimezone(zone)
+    assert (local_due.hour, local_due.minute) == (4, 0)
+    assert local_due.date() > evening.date()
+    assert state["due"] == due.isoformat()
+    # and a learning step (minutes away) keeps its exact time
+    _, relearn = fsrs_review(state, 1, evening, timezone="Europe/Berlin", day_start_hour=4)
+    assert relearn - evening.astimezone(relearn.tzinfo) < timedelta(hours=1)
 
 
 def _zone(name):

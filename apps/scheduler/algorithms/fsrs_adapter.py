@@ -16,14 +16,15 @@ Migrated SM-2 cards become FSRS memory states through fsrs-rs (``fsrs_rs_python`
 FSRS that Anki ships): :func:`memory_state_from_sm2`, :func:`fsrs_state_from_sm2`.
 """
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from functools import lru_cache
+from zoneinfo import ZoneInfo
 
 import fsrs_rs_python
 from fsrs import Card, Rating, Scheduler, State
 from fsrs.scheduler import DEFAULT_PARAMETERS
 
-from .calendar_days import DEFAULT_DAY_START_HOUR, elapsed_days
+from .calendar_days import DEFAULT_DAY_START_HOUR, elapsed_days, local_day
 
 ALGORITHM = "fsrs"
 NEW_CARD_ID = 0  # the id does not influence scheduling; a fixed one keeps the state reproducible
@@ -130,7 +131,21 @@ def fsrs_review(
         days = elapsed_days(card.last_review, reviewed_at, timezone, day_start_hour)
         card.last_review = reviewed_at - timedelta(days=days)
     card, _log = scheduler.review_card(card, Rating(rating), reviewed_at)
+    if timezone is not None:
+        card.due = _day_aligned(card.due, reviewed_at, timezone, day_start_hour)
     return card_to_state(card), card.due
+
+
+def _day_aligned(due: datetime, reviewed_at: datetime, timezone: str, day_start_hour: int):
+    """A due time whole days away becomes the start of that local day, as Anki schedules: a
+    card reviewed at 23:00 with a one-day interval is due when the next day starts, not at
+    23:00 tomorrow. Learning steps (minutes, hours) keep their exact time."""
+    days = round((due - reviewed_at).total_seconds() / 86400)
+    if days < 1 or abs((due - reviewed_at).total_seconds() - days * 86400) > 60:
+        return due
+    day = local_day(reviewed_at, timezone, day_start_hour) + timedelta(days=days)
+    start = datetime.combine(day, time(day_start_hour), tzinfo=ZoneInfo(timezone))
+    return start.astimezone(UTC)
 
 
 def fsrs_rs_parameters(parameters: tuple[float, ...] | list[float] | None = None) -> list[float]:
