@@ -117,6 +117,16 @@ def bkt_parameters_for_concepts(concept_ids) -> dict[str, BKTParams]:
     return found
 
 
+def bkt_priors_for_course(course_id) -> tuple[dict[str, float], float]:
+    """({concept id text: fitted prior}, the prior of every other concept: the course's pooled
+    prior in use, else the default), for learners who have not practised a concept yet. One
+    cache read (one query when the course's table is not cached)."""
+    table = _course_tables({course_id})[course_id]
+    pooled = table.get(POOLED)
+    fallback = pooled[0] if pooled else DEFAULT_BKT.p_init
+    return {k: v[0] for k, v in table.items() if k != POOLED}, fallback
+
+
 # --- fitting from attempts -------------------------------------------------------------------
 
 

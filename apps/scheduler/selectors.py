@@ -20,8 +20,8 @@ from apps.learning.models import Attempt
 
 from .algorithms.irt import p_correct
 from .algorithms.scoring import ScoreWeights, score_candidates
+from .bkt_fitting import bkt_priors_for_course
 from .models import LearnerConceptState
-from .services import DEFAULT_P_KNOWN
 
 
 class EpochSeconds(Func):
@@ -108,12 +108,17 @@ def next_items(
     knowledge = {concept: p for concept, course_id, p, _ in states if course_id == course.pk}
     theta = float(np.mean([row[3] for row in states])) if states else 0.0
     prerequisites = _course_prerequisites(course)
+    # concepts not practised yet start at their fitted prior (the course's pooled one, or BKT's
+    # default), as their first update will
+    priors, other_prior = bkt_priors_for_course(course.pk)
+    for concept_id in {*concepts, *(p for required in prerequisites.values() for p in required)}:
+        knowledge.setdefault(concept_id, priors.get(str(concept_id), other_prior))
     blocked = _blocked_concepts(prerequisites, knowledge, course.mastery_threshold)
 
     due = np.array(due_epoch, dtype=float)  # None → NaN: never seen
     overdue = (now_epoch - due) / 86400.0
     exposures = np.array([r or 0 for r in reviews], dtype=float)
-    mastery = np.array([knowledge.get(k, DEFAULT_P_KNOWN) for k in concepts], dtype=float)
+    mastery = np.array([knowledge[k] for k in concepts], dtype=float)
     seen = exposures > 0
     eligible = seen | np.array([k not in blocked for k in concepts])
     predicted = p_correct(theta, np.array(a, float), np.array(b, float), np.array(c, float))
@@ -155,7 +160,7 @@ def _blocked_concepts(prerequisites: dict, knowledge: dict, threshold: float) ->
     return {
         concept_id
         for concept_id, required in prerequisites.items()
-        if any(knowledge.get(p, DEFAULT_P_KNOWN) < threshold for p in required)
+        if any(knowledge[p] < threshold for p in required)
     }
 
 
