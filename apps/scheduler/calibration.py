@@ -20,6 +20,7 @@ atom (later attempts follow feedback and would break local independence).
   ``irt_a``, ``irt_b``, ``irt_c`` stay what the scheduler reads at runtime.
 """
 
+import hashlib
 import logging
 from collections import defaultdict
 from dataclasses import dataclass
@@ -39,7 +40,7 @@ from .algorithms.irt import (
     link_mean_sigma,
 )
 from .fitted import fitted_model_in_use, fitted_model_record
-from .models import FittedKind
+from .models import FittedKind, FittedModel
 
 logger = logging.getLogger(__name__)
 MIN_RESPONSES = 50  # first attempts an atom needs before its estimates replace its parameters
@@ -118,14 +119,27 @@ def link_to_previous(
     return link_mean_sigma(b_before, b_new[anchors], fixed_slope=model == "rasch")
 
 
+def _responses_digest(data: CourseResponses, model: str) -> str:
+    """What the calibration is fitted on, in a few bytes: the same digest, the same result."""
+    digest = hashlib.sha256(model.encode())
+    for ids in (data.atom_ids, data.learner_ids):
+        digest.update("|".join(map(str, ids)).encode())
+    digest.update(np.packbits(data.correct.astype(bool)).tobytes())
+    digest.update(np.packbits(data.observed).tobytes())
+    return digest.hexdigest()
+
+
 def _number(value: float) -> float | None:
     return None if not np.isfinite(value) else round(float(value), 6)
 
 
-def course_items_calibrate(course, model: str = "2pl", min_responses: int = MIN_RESPONSES) -> int:
+def course_items_calibrate(
+    course, model: str = "2pl", min_responses: int = MIN_RESPONSES, *, force: bool = False
+) -> int:
     """Calibrate the course's atoms from sparse first attempts, link the result to the previous
     calibration's scale, store a, b, c on the atoms with enough responses and record the
-    calibration; returns the number of atoms updated (0: nothing calibrated yet)."""
+    calibration; returns the number of atoms updated (0: nothing calibrated, or the same first
+    attempts as the last calibration, unless ``force``)."""
     data = course_responses(course, min_responses)
     if len(data.atom_ids) < 2:
         logger.info(
@@ -135,6 +149,12 @@ def course_items_calibrate(course, model: str = "2pl", min_responses: int = MIN_
             min_responses,
         )
         return 0
+    digest = _responses_digest(data, model)
+    latest = FittedModel.objects.filter(kind=FittedKind.IRT, course=course).order_by("-version")
+    latest = latest.values_list("metrics", flat=True).first()
+    if latest and latest.get("data_digest") == digest and not force:
+        logger.info("IRT calibration of %s skipped: no new first attempts since the last", course)
+        return 0  # the same data would give the same estimates (a redelivery, a quiet night)
     unlinked = calibrate(data.correct, None, model, mask=data.observed)
     usable = _usable(unlinked)
     if not usable.any():
@@ -183,6 +203,7 @@ def course_items_calibrate(course, model: str = "2pl", min_responses: int = MIN_
                 "atoms_unusable": [str(data.atom_ids[j]) for j in np.flatnonzero(~usable)],
                 "atoms_below_minimum": len(data.below_minimum),
                 "missing_share": _number(1.0 - data.observed.mean()),
+                "data_digest": digest,
             },
         )
     return len(items)

@@ -146,8 +146,9 @@ def test_recalibration_is_linked_so_a_stored_ability_keeps_its_meaning():
     learner = (rng.random(len(atoms)) < p_correct(0.5, TRUE_A, TRUE_B)).astype(float)
     theta_before = eap_ability(learner, a1, b1)[0]
 
-    # when the same data are calibrated again, nothing moves
-    course_items_calibrate(course)
+    # when the same data are calibrated again (forced: the nightly task would skip them), nothing
+    # moves
+    course_items_calibrate(course, force=True)
     again = fitted_model_in_use(kind="irt", course=course)
     assert again.version == 2 and again.parameters["link"]["method"] == "mean_sigma"
     assert again.parameters["link"]["A"] == pytest.approx(1.0, abs=1e-4)
@@ -165,3 +166,21 @@ def test_recalibration_is_linked_so_a_stored_ability_keeps_its_meaning():
     assert link["method"] == "mean_sigma" and link["anchors"] == len(atoms)
     assert link["B"] > 0.25  # unlinked, the scale would have moved by about half a unit
     assert abs(theta_after - theta_before) < 0.1
+
+
+def test_a_night_without_new_first_attempts_records_nothing():
+    # given a course calibrated once
+    rng = np.random.default_rng(11)
+    course, atoms = _course()
+    _practise(rng, atoms, rng.standard_normal(400), 0.6)
+    assert course_items_calibrate(course) == len(atoms)
+
+    # when the task runs again on the same attempts (a quiet night, or a redelivery)
+    second = course_items_calibrate(course)
+
+    # then no new version is recorded, until new first attempts arrive
+    assert second == 0
+    assert FittedModel.objects.filter(kind="irt", course=course).count() == 1
+    _practise(rng, atoms, rng.standard_normal(50), 0.6)
+    assert course_items_calibrate(course) == len(atoms)
+    assert FittedModel.objects.filter(kind="irt", course=course).count() == 2
