@@ -7,6 +7,9 @@ from apps.core.errors import AccountLocked, json_error_response
 
 from .models import User, normalize_email_address
 
+# Imported from AccountsConfig.ready(): this import also connects the user cache's invalidation.
+from .services import user_tokens_revoke
+
 
 def lockout_username(request, credentials: dict | None) -> str:
     """Count failures per account whatever case the email was typed in."""
@@ -45,8 +48,6 @@ def lockout_response(request, original_response=None, credentials=None):
 def tokens_revoke_on_lockout(sender, request=None, username=None, **kwargs) -> None:
     """django-axes' ``user_locked_out`` signal: whoever was guessing may already hold a token
     (a password reused elsewhere), so the account's tokens stop working too."""
-    from .services import user_tokens_revoke
-
     user = User.objects.filter(email=normalize_email_address(username or "")).first()
     if user is not None:
         user_tokens_revoke(user=user)

@@ -1,9 +1,11 @@
 from django.db import transaction
+from django.db.models.signals import post_delete, post_save
 from django.utils import timezone as django_timezone
 
 from apps.core.services import audit_record
 from apps.core.sync_port import rows_changed
 
+from .authentication import user_cache_invalidate
 from .models import User
 
 
@@ -70,4 +72,17 @@ def user_tokens_revoke(*, user: User) -> User:
     login issues fresh ones; a password change does the same through User.set_password."""
     user.tokens_valid_after = django_timezone.now()
     user.save(update_fields=["tokens_valid_after", "updated_at"])
+    user_cache_invalidate(user.pk)  # the save's receiver does too; this one is the contract
     return user
+
+
+def _user_cache_invalidate(sender, instance, **kwargs) -> None:
+    """Any saved or deleted user leaves the authentication cache: a password change through
+    any door (``User.set_password`` then ``save``), a deactivation in the admin, a lockout, a
+    profile edit. Connected here because this module is imported in every process (the
+    admin's autodiscovery imports apps/accounts/admin.py, which imports it)."""
+    user_cache_invalidate(instance.pk)
+
+
+post_save.connect(_user_cache_invalidate, sender=User, dispatch_uid="accounts_user_cache_save")
+post_delete.connect(_user_cache_invalidate, sender=User, dispatch_uid="accounts_user_cache_del")

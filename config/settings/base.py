@@ -244,13 +244,18 @@ REDIS_URL = env("REDIS_URL", default="")
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # Django's, with one redis-py client per pool instead of one per call
+            "BACKEND": "config.redis_cache.RedisCache",
             "LOCATION": env("CACHE_REDIS_URL", default=REDIS_URL),
             "KEY_PREFIX": env("CACHE_KEY_PREFIX", default="adaptive"),
         }
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# JWT authentication reads the user from the cache for this long (invalidated on every save,
+# apps/accounts/authentication.py). Only with a cache every process shares: a local-memory
+# cache per process could not be invalidated from the others.
+AUTH_USER_CACHE_S = env.int("AUTH_USER_CACHE_S", default=60 if REDIS_URL else 0)
 
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 # Embedded: run tasks in-process. Callers enqueue through apps.core.dispatch, which waits for
@@ -310,7 +315,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["apps.core.parsers.JSONParser"],
     "DEFAULT_THROTTLE_CLASSES": [
         "rest_framework.throttling.AnonRateThrottle",
-        "rest_framework.throttling.UserRateThrottle",
+        "apps.accounts.throttles.UserRateThrottle",  # DRF's, in one Redis round trip
     ],
     "DEFAULT_THROTTLE_RATES": {
         "anon": env("API_THROTTLE_ANON", default="60/minute"),
