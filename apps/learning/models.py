@@ -240,3 +240,53 @@ class StudyTask(OriginTracked):
 
     def __str__(self) -> str:
         return self.title
+
+
+class LearnerDayRollup(models.Model):
+    """A learner's live attempts summed per local day (in ``timezone``, the learner's zone when
+    the row was written): statistics and progress read these instead of the attempt log.
+
+    Derived data, kept by ``apps/learning/services/rollups.py`` in the attempt's transaction
+    and rebuilt by ``learning_rollups_rebuild``. A row whose ``timezone`` is not the learner's
+    (``""`` when two zones were mixed) makes readers fall back to the attempt log.
+    """
+
+    learner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    day = models.DateField()
+    timezone = models.CharField(max_length=64)
+    attempts = models.PositiveIntegerField(default=0)
+    correct = models.PositiveIntegerField(default=0)
+    time_spent_ms = models.BigIntegerField(default=0)
+
+    class Meta:
+        ordering = ["learner", "day"]
+        constraints = [
+            models.UniqueConstraint(fields=["learner", "day"], name="rollup_day_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.learner_id} on {self.day}: {self.correct}/{self.attempts}"
+
+
+class LearnerAtomRollup(models.Model):
+    """A learner's live attempts summed per atom, for the breakdowns by atom type and concept
+    (joined to the atom's current type and concepts when read). Kept like LearnerDayRollup."""
+
+    learner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    atom = models.ForeignKey("content.LearningAtom", on_delete=models.CASCADE, related_name="+")
+    attempts = models.PositiveIntegerField(default=0)
+    correct = models.PositiveIntegerField(default=0)
+    time_spent_ms = models.BigIntegerField(default=0)
+
+    class Meta:
+        ordering = ["learner", "atom"]
+        constraints = [
+            models.UniqueConstraint(fields=["learner", "atom"], name="rollup_atom_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.learner_id} on {self.atom_id}: {self.correct}/{self.attempts}"

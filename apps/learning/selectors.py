@@ -1,17 +1,21 @@
-"""Reads of a learner's progress. Every figure comes from the database in a fixed number of
-aggregate queries, whatever the number of attempts; days are the learner's local days."""
+"""Reads of a learner's progress; days are the learner's local days.
+
+Attempt figures come from the learner's rollups (LearnerDayRollup, LearnerAtomRollup: a row per
+day and per atom practised), so their cost does not grow with the attempt log. Should the
+rollup's days be in another time zone than the learner's (the learner moved, and the rollup is
+not rebuilt yet), the same figures are computed from the attempt log instead."""
 
 from collections import defaultdict
 from zoneinfo import ZoneInfo
 
-from django.db.models import Count, Q, Sum
+from django.db.models import CharField, Count, DateField, Q, Sum, UUIDField, Value
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from apps.content.models import LearningAtom
 from apps.scheduler.models import LearnerAtomState
 
-from .models import Attempt, StudySession, XPEvent
+from .models import Attempt, LearnerAtomRollup, LearnerDayRollup, StudySession, XPEvent
 from .streaks import streak_lengths
 
 RECENT_PRACTICE_DATES = 60
@@ -30,18 +34,67 @@ def practice_dates(learner) -> list:
 
     A session that crosses the learner's midnight counts for both days.
     """
-    days = (
+    rollup = _rollup(learner)
+    days = rollup[0] if rollup is not None else _days_from_attempts(learner)
+    return [day for day, *_ in days]
+
+
+def _rollup(learner, *, atoms: bool = False) -> tuple[list, list] | None:
+    """The learner's rollup rows in one query: [(day, attempts, correct, time_ms)] oldest
+    first and, with ``atoms``, [(atom_id, attempts, correct, time_ms)].
+
+    None when the attempt log must answer instead: a day counted in another time zone than
+    the learner's, or no day at all (the log is then empty too, or its rows were written by a
+    path that keeps no rollup, such as a test factory; an indexed look-up finds out at no cost
+    for a learner without attempts)."""
+    query = (
+        LearnerDayRollup.objects.filter(learner=learner)
+        .annotate(atom=Value(None, output_field=UUIDField()))
+        .values_list("day", "timezone", "atom", "attempts", "correct", "time_spent_ms")
+        .order_by()
+    )
+    if atoms:
+        query = query.union(
+            LearnerAtomRollup.objects.filter(learner=learner)
+            .annotate(
+                no_day=Value(None, output_field=DateField()),
+                no_zone=Value("", output_field=CharField()),
+            )
+            .values_list("no_day", "no_zone", "atom_id", "attempts", "correct", "time_spent_ms")
+            .order_by(),
+            all=True,
+        )
+    days, atom_rows = [], []
+    for day, zone, atom_id, *sums in query:
+        if atom_id is not None:
+            atom_rows.append((atom_id, *sums))
+        elif zone != learner.timezone:
+            return None
+        else:
+            days.append((day, *sums))
+    if not days:
+        return None
+    days.sort()
+    return days, atom_rows
+
+
+def _days_from_attempts(learner) -> list:
+    """[(day, attempts, correct, time_ms)] oldest first, from the attempt log."""
+    return list(
         _live_attempts(learner)
         .annotate(day=_local_day(learner))
-        .values_list("day", flat=True)
-        .distinct()
+        .values_list("day")
+        .annotate(
+            attempts=Count("id"),
+            correct=Count("id", filter=Q(correct=True)),
+            time_ms=Sum("time_taken_ms", default=0),
+        )
         .order_by("day")
     )
-    return list(days)
 
 
-def learner_streak(learner) -> dict:
-    dates = practice_dates(learner)
+def learner_streak(learner, dates: list | None = None) -> dict:
+    dates = practice_dates(learner) if dates is None else dates
     today = timezone.now().astimezone(ZoneInfo(learner.timezone)).date()
     current, longest = streak_lengths(dates, today)
     return {
@@ -57,11 +110,14 @@ def _accuracy(correct: int, total: int) -> float | None:
 
 
 def learner_progress(learner) -> dict:
-    totals = _live_attempts(learner).aggregate(
-        attempts=Count("id"),
-        correct=Count("id", filter=Q(correct=True)),
-        time_ms=Sum("time_taken_ms"),
-    )
+    rollup = _rollup(learner)
+    days = rollup[0] if rollup is not None else _days_from_attempts(learner)
+    totals = {
+        "attempts": sum(row[1] for row in days),
+        "correct": sum(row[2] for row in days),
+        "time_ms": sum(row[3] for row in days),
+    }
+    dates = [row[0] for row in days]
     xp = XPEvent.objects.filter(learner=learner, archived_in__isnull=True).aggregate(
         total=Sum("amount")
     )["total"]
@@ -81,17 +137,27 @@ def learner_progress(learner) -> dict:
         "sessions_completed": sessions["completed"],
         "atoms_studied": states["studied"],
         "atoms_due": states["due"],
-        "streak": learner_streak(learner),
+        "streak": learner_streak(learner, dates),
     }
 
 
 def learner_statistics(learner) -> dict:
-    """One grouped scan of the attempt log (by local day and atom), then small lookups for
-    the atoms' types and live concepts; every breakdown is summed from those groups."""
+    """Accuracy overall, by local day, by atom type and by concept, from the learner's rollups
+    (a row per day and per atom practised), then small lookups for the atoms' types and live
+    concepts."""
+    rollup = _rollup(learner, atoms=True)
+    if rollup is None:
+        return learner_statistics_from_attempts(learner)
+    return _statistics(*rollup)
+
+
+def learner_statistics_from_attempts(learner) -> dict:
+    """``learner_statistics`` computed from the whole attempt log (one grouped scan by local
+    day and atom): the reference the rollups must equal, and the fallback."""
     groups = list(
         _live_attempts(learner)
         .annotate(day=_local_day(learner))
-        .values("day", "atom_id")
+        .values_list("day", "atom_id")
         .annotate(
             attempts=Count("id"),
             correct=Count("id", filter=Q(correct=True)),
@@ -99,7 +165,21 @@ def learner_statistics(learner) -> dict:
         )
         .order_by()
     )
-    atom_ids = {g["atom_id"] for g in groups}
+    days: dict = defaultdict(_Tally)
+    atoms: dict = defaultdict(_Tally)
+    for day, atom_id, attempts, correct, time_ms in groups:
+        days[day].add(attempts, correct, time_ms or 0)
+        atoms[atom_id].add(attempts, correct, time_ms or 0)
+    return _statistics(
+        [(day, t.attempts, t.correct, t.time_ms) for day, t in days.items()],
+        [(atom_id, t.attempts, t.correct, t.time_ms) for atom_id, t in atoms.items()],
+    )
+
+
+def _statistics(days: list[tuple], atoms: list[tuple]) -> dict:
+    """The statistics from (day, attempts, correct, time_ms) and (atom, attempts, correct,
+    time_ms) rows."""
+    atom_ids = {atom_id for atom_id, *_ in atoms}
     atom_types = dict(LearningAtom.objects.filter(pk__in=atom_ids).values_list("pk", "atom_type"))
     concepts_of: dict = defaultdict(list)
     concept_text: dict = {}
@@ -112,13 +192,14 @@ def learner_statistics(learner) -> dict:
 
     overall = _Tally()
     by_day: dict = defaultdict(_Tally)
+    for day, attempts, correct, time_ms in days:
+        for tally in (overall, by_day[day]):
+            tally.add(attempts, correct, time_ms)
     by_type: dict = defaultdict(_Tally)
     by_concept: dict = defaultdict(_Tally)
-    for group in groups:
-        tallies = [overall, by_day[group["day"]], by_type[atom_types[group["atom_id"]]]]
-        tallies += [by_concept[c] for c in concepts_of[group["atom_id"]]]
-        for tally in tallies:
-            tally.add(group["attempts"], group["correct"], group["time_ms"] or 0)
+    for atom_id, attempts, correct, time_ms in atoms:
+        for tally in [by_type[atom_types[atom_id]], *(by_concept[c] for c in concepts_of[atom_id])]:
+            tally.add(attempts, correct, time_ms)
     return {
         "overall": overall.as_dict(with_time=True),
         "by_day": [
@@ -137,7 +218,9 @@ def learner_statistics(learner) -> dict:
                 # Posterior mean of a Beta(1, 1) prior: an honest estimate on few attempts.
                 "mastery": round((tally.correct + 1) / (tally.attempts + 2), 4),
             }
-            for concept_id, tally in sorted(by_concept.items(), key=lambda i: concept_text[i[0]])
+            for concept_id, tally in sorted(
+                by_concept.items(), key=lambda i: (concept_text[i[0]], str(i[0]))
+            )
         ],
     }
 

@@ -29,6 +29,7 @@ from apps.scheduler.services import (
 
 from ..models import Attempt, StudySession, XPEvent, XPReason
 from .client_clock import client_time_problem
+from .rollups import rollups_add
 
 XP_PER_CORRECT_ANSWER = 10
 
@@ -295,6 +296,7 @@ def _store_locked(learner, rows, atoms, now, outcomes, policies, concepts_of) ->
                 )
             )
     Attempt.objects.bulk_create(new_attempts)
+    rollups_add(learner=learner, attempts=new_attempts)
     XPEvent.objects.bulk_create(new_xp)
     rows_changed(entity="attempts", ids=[a.pk for a in new_attempts])
     rows_changed(entity="points", ids=[x.pk for x in new_xp])

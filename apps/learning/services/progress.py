@@ -9,6 +9,7 @@ from apps.core.services import audit_record
 from apps.scheduler.models import LearnerAtomState, LearnerConceptState
 
 from ..models import Attempt, ProgressSnapshot, StudySession, XPEvent
+from .rollups import learner_rollups_rebuild
 
 _ARCHIVABLE = (Attempt, StudySession, XPEvent, LearnerAtomState, LearnerConceptState)
 
@@ -27,6 +28,7 @@ def progress_reset(*, learner) -> ProgressSnapshot:
         snapshot.save(update_fields=["attempt_count", "session_count", "xp_total"])
         for queryset in live.values():
             queryset.update(archived_in=snapshot)
+        learner_rollups_rebuild(learner_ids=[learner.pk])  # nothing live is left
         audit_record(actor=learner, source="api", action="progress_reset", target=learner,
                      details={"snapshot": str(snapshot.pk)})  # fmt: skip
     return snapshot
@@ -62,6 +64,7 @@ def progress_restore(*, snapshot: ProgressSnapshot, by) -> ProgressSnapshot:
         LearnerConceptState.objects.filter(archived_in=snapshot).delete()
         for atom_id in atom_ids:
             atom_state_rebuild(learner=learner, atom_id=atom_id)
+        learner_rollups_rebuild(learner_ids=[learner.pk])
         snapshot.restored_at, snapshot.restored_by = timezone.now(), by
         snapshot.save(update_fields=["restored_at", "restored_by"])
         audit_record(actor=by, source="admin", action="progress_restore", target=learner,

@@ -20,6 +20,7 @@ from apps.accounts.models import User
 from apps.content.models import AtomConceptWeight, LearningAtom
 from apps.core.models import Origin
 from apps.learning.models import Attempt
+from apps.learning.services.rollups import learner_rollups_rebuild
 from apps.scheduler.algorithms.hlr import (
     hlr_cold_start_interval_days,
     hlr_features,
@@ -218,6 +219,9 @@ class LearnerStates(Entity):
                 for row in concept_states.values()
             ],
         )  # fmt: skip
+        # The attempts stages write with COPY: the learners' rollups are rebuilt here, once
+        # each, from their whole history (the live pull's catch-up comes through here too).
+        learner_rollups_rebuild(learner_ids=learner_ids)
         return BatchOutcome(migrated_keys=learner_ids)
 
 
