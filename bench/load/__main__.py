@@ -27,6 +27,8 @@ Run: .venv/bin/python bench/load                      (about 3 minutes)
 Knobs: LOAD_RATES=10,20,30,...  LOAD_STEP_S=10  LOAD_LEARNERS=200  LOAD_HISTORY=160 (past
 attempts per learner, mean)  LOAD_WORKERS=4  LOAD_P99_MS=100  LOAD_PORT=8972
 LOAD_PROFILE=<rate>: py-spy records the gunicorn workers during that step (if installed).
+The output ends with one JSON line: {"max_rate_p99_under_100ms": x, ...} with the same run's
+baselines (/healthz; with LOAD_BASELINE, "baseline": the other revision's figures).
 """
 
 import asyncio
@@ -158,7 +160,7 @@ def run_rate(server, traffic, meter, rate: float) -> list[dict]:
     return rows
 
 
-def run() -> None:
+def run() -> dict:
     import django
 
     django.setup()
@@ -220,9 +222,40 @@ def run() -> None:
             compare(servers, rows, service)
         if PROFILE_RATE:
             print(f"profiles: {LOGS}/profile-*.txt (collapsed stacks: speedscope, flamegraph.pl)")
+        return figures(servers, rows, service)
     finally:
         for process in reversed(running):
             processes.stop(process)
+
+
+def figures(servers, rows: dict, service: dict) -> dict:
+    """The run's figures for the closing JSON line: this tree's, and its same-run baselines
+    (/healthz one request at a time; with LOAD_BASELINE, the other revision's figures)."""
+
+    def of(server) -> dict:
+        found = verdict(rows[server.name])
+        return {
+            "max_rate_p99_under_100ms": found.best["rate"] if found.best else 0.0,
+            "degrades_at": found.degraded["rate"] if found.degraded else None,
+            "service_p50_ms": {k: round(v, 2) for k, v in service[server.name].items()},
+            "web_cpu_ms_per_request": {
+                f"{r:.0f}": round(cpu_ms_per_request(rows[server.name], r, "web"), 2)
+                for r in sorted({row["rate"] for row in rows[server.name]})
+            },
+        }
+
+    mine = of(servers[0])
+    result = {
+        "max_rate_p99_under_100ms": mine.pop("max_rate_p99_under_100ms"),
+        **mine,
+        "p99_target_ms": P99_TARGET_MS,
+        "healthz_p50_ms": mine["service_p50_ms"]["/healthz"],
+        "rates": RATES,
+        "step_s": STEP_S,
+    }
+    if BASELINE_REV:
+        result["baseline"] = {"revision": BASELINE_REV, **of(servers[1])}
+    return result
 
 
 def compare(servers, rows: dict, service: dict) -> None:
@@ -269,7 +302,7 @@ def main() -> None:
     databases_create(NEW, LEGACY, replace=True)
     ok = False
     try:
-        run()
+        result = run()
         ok = True
     finally:
         try:
@@ -284,6 +317,7 @@ def main() -> None:
             shutil.rmtree(LOGS, ignore_errors=True)
         else:
             print(f"logs: {LOGS}")
+    print(json.dumps(result))  # the last line: this run's figures and their baselines
 
 
 if __name__ == "__main__":

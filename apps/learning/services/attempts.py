@@ -107,10 +107,12 @@ def attempts_ingest(*, learner, inputs: list[AttemptInput], now: datetime | None
             learner=learner, client_attempt_id__in=[i.client_attempt_id for i in inputs]
         )
     }
+    # Replays need neither atoms nor sessions (an all-replay request runs one statement).
+    pending = [i for i in inputs if i.client_attempt_id not in existing]
     atoms = {
         a.pk: a
         for a in LearningAtom.objects.filter(
-            pk__in={i.atom_id for i in inputs}, published_revision__isnull=False
+            pk__in={i.atom_id for i in pending}, published_revision__isnull=False
         )
         .exclude(status=AtomStatus.ARCHIVED)
         .select_related("published_revision")
@@ -119,7 +121,7 @@ def attempts_ingest(*, learner, inputs: list[AttemptInput], now: datetime | None
     sessions = set(  # a session set aside by a reset takes no new answers
         StudySession.objects.filter(
             learner=learner,
-            pk__in={i.session_id for i in inputs if i.session_id},
+            pk__in={i.session_id for i in pending if i.session_id},
             archived_in__isnull=True,
         ).values_list("pk", flat=True)
     )
