@@ -1,12 +1,21 @@
 """Scheduler performance (issue 6), each next to a baseline from the same run:
 
 1. scoring throughput: the vectorised unified score vs the same arithmetic in a Python loop;
-2. GET /api/v1/scheduler/next/ latency through gunicorn on PostgreSQL for a learner with 10k
-   atom states, vs GET /healthz on the same server.
+2. GET /api/v1/scheduler/next/ latency through gunicorn (2 workers, the test settings: no
+   Redis) on PostgreSQL for a learner with 10k atom states, vs GET /healthz on the same server;
+   and next_items() in-process vs the implementation before issue 19
+   (tests/scheduler/next_items_reference.py), which must pick the same atoms.
 
-Run: .venv/bin/python bench/bench_scheduler.py   (needs PostgreSQL for part 2)
+The last line of the output is one JSON object of the figures (next_p99_ms, next_p50_ms,
+healthz_p99_ms, atom_states, the in-process pair...).
+
+Run: .venv/bin/python bench/bench_scheduler.py   (needs PostgreSQL for part 2: BENCH_PG_SERVER,
+BENCH_DB_PREFIX, BENCH_PORT as in bench/_common.py)
+     .venv/bin/python bench/bench_scheduler.py --profile   cProfile of a call, EXPLAIN ANALYZE of
+its candidates query (no HTTP)
 """
 
+import json
 import os
 import signal
 import sys
@@ -24,6 +33,9 @@ from apps.scheduler.algorithms.scoring import (
 )
 
 SCRATCH = common.scratch_name("scheduler")
+ATOM_STATES = 10_000
+ROUNDS, WARMUP = 400, 40  # HTTP requests of each kind, the first WARMUP not counted
+INPROCESS_ROUNDS = 100
 
 
 def bench_scoring() -> None:
@@ -47,7 +59,7 @@ def bench_scoring() -> None:
 
 def bench_next() -> None:
     common.databases_create(SCRATCH)
-    server = None
+    server, figures = None, {}
     try:
         common.django_setup(SCRATCH)
         from django.db import connections
@@ -67,7 +79,7 @@ def bench_next() -> None:
         atoms = [
             LearningAtom(title=f"A{n}", atom_type="flashcard", content=template.content,
                          status="published", irt_b=float(np.sin(n)))
-            for n in range(10_000)
+            for n in range(ATOM_STATES)
         ]  # fmt: skip
         LearningAtom.objects.bulk_create(atoms, batch_size=2000)
         snapshot = atom_working_snapshot(atoms[0])
@@ -94,19 +106,9 @@ def bench_next() -> None:
         )  # fmt: skip
         with connections["default"].cursor() as cursor:
             cursor.execute("ANALYZE")  # as autovacuum would after a bulk load
+        inprocess = bench_inprocess(learner, course)
         if "--profile" in sys.argv:
-            import cProfile
-            import pstats
-
-            from apps.scheduler.selectors import next_items
-
-            next_items(learner=learner, course=course, limit=10)
-            profiler = cProfile.Profile()
-            profiler.enable()
-            next_items(learner=learner, course=course, limit=10)
-            profiler.disable()
-            pstats.Stats(profiler).sort_stats("cumulative").print_stats(18)
-            explain_candidates_query(learner, course)
+            profile_next(learner, course)
             return
         common.connections_close()
         server = common.gunicorn_start(common.PORT, env=os.environ | common.NO_THROTTLE)
@@ -114,7 +116,7 @@ def bench_next() -> None:
         headers = common.bearer(base, "next@example.com", "next-pass-123")
         url = f"{base}/api/v1/scheduler/next/?course={course.pk}&limit=10"
         health, nexts = [], []
-        for _ in range(200):
+        for _ in range(ROUNDS):
             started = time.perf_counter()
             urllib.request.urlopen(f"{base}/healthz", timeout=5).read()  # noqa: S310
             health.append((time.perf_counter() - started) * 1000)
@@ -123,15 +125,70 @@ def bench_next() -> None:
             with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
                 assert len(__import__("json").loads(response.read())["items"]) == 10
             nexts.append((time.perf_counter() - started) * 1000)
-        for label, samples in (("GET /scheduler/next/ (10k atom states)", nexts[20:]),
-                               ("baseline: GET /healthz", health[20:])):  # fmt: skip
+        nexts, health = nexts[WARMUP:], health[WARMUP:]
+        for label, samples in (("GET /scheduler/next/ (10k atom states)", nexts),
+                               ("baseline: GET /healthz", health)):  # fmt: skip
             common.print_latency(label, samples)
+        figures = {
+            "next_p99_ms": round(common.percentile(nexts, 0.99), 2),
+            "next_p50_ms": round(common.percentile(nexts, 0.5), 2),
+            "healthz_p99_ms": round(common.percentile(health, 0.99), 2),
+            "healthz_p50_ms": round(common.percentile(health, 0.5), 2),
+            "atom_states": ATOM_STATES,
+            "requests": len(nexts),
+            **inprocess,
+        }
     finally:
         if server is not None:
             server.send_signal(signal.SIGTERM)
             server.wait(timeout=20)
         common.connections_close()
         common.databases_drop(SCRATCH)
+    if figures:
+        print(json.dumps(figures))  # the last line: the figures, for tracking
+
+
+def bench_inprocess(learner, course) -> dict:
+    """next_items called in this process (no HTTP, no serializer), against the implementation
+    before issue 19 (tests/scheduler/next_items_reference.py) on the same data, one after the other;
+    the two must pick the same atoms."""
+    from apps.scheduler.selectors import next_items
+    from tests.scheduler.next_items_reference import next_items_reference
+
+    def picks(function) -> list:
+        return [item.atom.pk for item in function(learner=learner, course=course, limit=10)]
+
+    assert picks(next_items) == picks(next_items_reference), "the fast path picks differently"
+    new, old = [], []
+    for function, samples in ((next_items, new), (next_items_reference, old)):
+        for _ in range(INPROCESS_ROUNDS):
+            started = time.perf_counter()
+            function(learner=learner, course=course, limit=10)
+            samples.append((time.perf_counter() - started) * 1000)
+    common.print_latency("next_items() in-process", new)
+    common.print_latency("baseline: before issue 19, in-process", old)
+    return {
+        "inprocess_next_p50_ms": round(common.percentile(new, 0.5), 2),
+        "inprocess_next_p99_ms": round(common.percentile(new, 0.99), 2),
+        "inprocess_reference_p50_ms": round(common.percentile(old, 0.5), 2),
+        "inprocess_reference_p99_ms": round(common.percentile(old, 0.99), 2),
+    }
+
+
+def profile_next(learner, course) -> None:
+    """cProfile of one warm call, then the plan of its candidates query."""
+    import cProfile
+    import pstats
+
+    from apps.scheduler.selectors import next_items
+
+    next_items(learner=learner, course=course, limit=10)
+    profiler = cProfile.Profile()
+    profiler.enable()
+    next_items(learner=learner, course=course, limit=10)
+    profiler.disable()
+    pstats.Stats(profiler).sort_stats("cumulative").print_stats(18)
+    explain_candidates_query(learner, course)
 
 
 def explain_candidates_query(learner, course) -> None:

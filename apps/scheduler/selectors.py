@@ -7,35 +7,22 @@ mastered; due reviews and new atoms are mixed in the course's ratio; concepts ar
 nothing already answered in the current session comes back.
 """
 
+import uuid
 from collections import defaultdict
 from dataclasses import dataclass
 
 import numpy as np
-from django.db.models import FilteredRelation, FloatField, Func, Q
 from django.utils import timezone
 
-from apps.content.models import AtomStatus, LearningAtom
+from apps.content.models import LearningAtom
 from apps.curriculum.models import ConceptPrerequisite, Course
 from apps.learning.models import Attempt
 
 from .algorithms.irt import p_correct
 from .algorithms.scoring import ScoreWeights, score_candidates
 from .bkt_fitting import bkt_priors_for_course
+from .candidates import CourseCandidates, course_candidates, learner_state_arrays
 from .models import LearnerConceptState
-
-
-class EpochSeconds(Func):
-    """A timestamp as seconds since 1970 (NULL stays NULL), on PostgreSQL and SQLite."""
-
-    output_field = FloatField()
-
-    def as_postgresql(self, compiler, connection, **extra):
-        template = "EXTRACT(EPOCH FROM %(expressions)s)::float8"
-        return self.as_sql(compiler, connection, template=template, **extra)
-
-    def as_sqlite(self, compiler, connection, **extra):
-        template = "CAST(strftime('%%%%s', %(expressions)s) AS REAL)"  # %% survives two formats
-        return self.as_sql(compiler, connection, template=template, **extra)
 
 
 @dataclass
@@ -59,44 +46,22 @@ def next_items(
     *, learner, course: Course, limit: int = 10, session_id=None, exclude_concepts=frozenset()
 ) -> list[NextItem]:
     """``exclude_concepts``: concepts not to offer now (practised a moment ago elsewhere:
-    the learner's open v1 session, apps/legacy_sync/pull.py)."""
+    the learner's open v1 session, apps/legacy_sync/pull.py).
+
+    The course's candidates come from the per-process copy (apps/scheduler/candidates.py); the
+    learner's side is one narrow read of their live atom states in the course."""
     now_epoch = timezone.now().timestamp()
-    # One row per (live atom, live concept) with the learner's state joined in; due times come
-    # back as epoch seconds, which is far cheaper to load than 10k aware datetimes.
-    rows = (
-        LearningAtom.objects.filter(published_revision__isnull=False, live_concepts__course=course)
-        .exclude(status=AtomStatus.ARCHIVED)
-        .annotate(
-            mine=FilteredRelation(
-                "learner_states",
-                condition=Q(learner_states__learner=learner)
-                & Q(learner_states__archived_in__isnull=True),
-            )
-        )
-        .values_list(
-            "pk", "irt_a", "irt_b", "irt_c", "live_concepts", EpochSeconds("mine__due_at"),
-            "mine__reviews",
-        )
-    )  # fmt: skip
-    answered_now = set()
-    if session_id:
-        answered_now = set(
-            Attempt.objects.filter(learner=learner, session_id=session_id).values_list(
-                "atom_id", flat=True
-            )
-        )
-    rows = list(rows)
-    if exclude_concepts:
-        answered_now |= {row[0] for row in rows if row[4] in exclude_concepts}
-    seen_ids: set = set()
-    candidates = []
-    for row in rows:
-        if row[0] not in seen_ids and row[0] not in answered_now:  # first live concept leads
-            seen_ids.add(row[0])
-            candidates.append(row)
-    if not candidates:
+    candidates = course_candidates(course.pk)
+    rows = np.arange(len(candidates.atom_ids))
+    codes = candidates.concept_codes
+    leave_out = _left_out(candidates, learner, session_id, exclude_concepts)
+    if leave_out is not None:
+        rows, codes = rows[~leave_out], codes[~leave_out]
+    if not len(rows):
         return []
-    atom_ids, a, b, c, concepts, due_epoch, reviews = zip(*candidates, strict=True)
+    concept_of_code = candidates.concepts
+    due, exposures = _learner_atom_states(learner, candidates)
+    due, exposures = due[rows], exposures[rows]
 
     # One read of the learner's concept states: P(known) of this course's concepts, and θ
     # (the mean over every course's).
@@ -111,35 +76,72 @@ def next_items(
     # concepts not practised yet start at their fitted prior (the course's pooled one, or BKT's
     # default), as their first update will
     priors, other_prior = bkt_priors_for_course(course.pk)
-    for concept_id in {*concepts, *(p for required in prerequisites.values() for p in required)}:
+    for concept_id in {*concept_of_code, *(p for req in prerequisites.values() for p in req)}:
         knowledge.setdefault(concept_id, priors.get(str(concept_id), other_prior))
     blocked = _blocked_concepts(prerequisites, knowledge, course.mastery_threshold)
 
-    due = np.array(due_epoch, dtype=float)  # None → NaN: never seen
-    overdue = (now_epoch - due) / 86400.0
-    exposures = np.array([r or 0 for r in reviews], dtype=float)
-    mastery = np.array([knowledge[k] for k in concepts], dtype=float)
+    overdue = (now_epoch - due) / 86400.0  # NaN: never seen
+    mastery = np.array([knowledge[k] for k in concept_of_code], dtype=float)[codes]
     seen = exposures > 0
-    eligible = seen | np.array([k not in blocked for k in concepts])
-    predicted = p_correct(theta, np.array(a, float), np.array(b, float), np.array(c, float))
+    eligible = seen | ~np.array([k in blocked for k in concept_of_code], dtype=bool)[codes]
+    predicted = p_correct(
+        theta, candidates.irt_a[rows], candidates.irt_b[rows], candidates.irt_c[rows]
+    )
     scores, _components = score_candidates(
         overdue, mastery, predicted, exposures, exposures.sum(), _weights(course)
     )
     scores = np.where(eligible, scores, -np.inf)
-    ids = atom_ids
 
-    ordered = _mix(scores, seen, eligible, concepts, limit, course.new_item_ratio)
-    atoms = LearningAtom.objects.select_related("published_revision").in_bulk(
-        [ids[i] for i in ordered]
-    )
+    ordered = _mix(scores, seen, eligible, codes, limit, course.new_item_ratio)
+    ids = [candidates.atom_ids[rows[i]] for i in ordered]
+    atoms = LearningAtom.objects.select_related("published_revision").in_bulk(ids)
     return [
         NextItem(
-            atom=atoms[ids[i]],
-            reason=_reason(overdue[i], seen[i], mastery[i], course, concepts[i] in prerequisites),
+            atom=atoms[uuid.UUID(atom_id)],
+            reason=_reason(
+                overdue[i], seen[i], mastery[i], course, concept_of_code[codes[i]] in prerequisites
+            ),
             score=round(float(scores[i]), 4),
         )
-        for i in ordered
+        for i, atom_id in zip(ordered, ids, strict=True)
     ]
+
+
+def _left_out(candidates: CourseCandidates, learner, session_id, exclude_concepts):
+    """A mask of the candidates not to offer now (answered in this session, or linked to a
+    concept practised elsewhere), or None when there are none."""
+    leave_out = None
+    if session_id:
+        answered = set(
+            Attempt.objects.filter(learner=learner, session_id=session_id)
+            .order_by()
+            .values_list("atom_id", flat=True)
+        )
+        rows = candidates.rows_of(np.array([a.bytes for a in answered], dtype="S16"))
+        if (rows >= 0).any():
+            leave_out = np.zeros(len(candidates.atom_ids), dtype=bool)
+            leave_out[rows[rows >= 0]] = True
+    if exclude_concepts:
+        excluded = [code for code, k in enumerate(candidates.concepts) if k in exclude_concepts]
+        if excluded:
+            mask = np.isin(candidates.concept_codes, excluded)
+            for row, code in candidates.other_links:
+                mask[row] |= code in excluded
+            leave_out = mask if leave_out is None else leave_out | mask
+    return leave_out
+
+
+def _learner_atom_states(learner, candidates: CourseCandidates):
+    """(due time as epoch seconds, NaN if never seen; times reviewed) of each candidate, from
+    one narrow read of the learner's live atom states."""
+    keys, due_epoch, reviews = learner_state_arrays(learner.pk)
+    due = np.full(len(candidates.atom_ids), np.nan)
+    exposures = np.zeros(len(candidates.atom_ids))
+    rows = candidates.rows_of(keys)
+    known = rows >= 0  # states of atoms that are not candidates here are left aside
+    due[rows[known]] = due_epoch[known]
+    exposures[rows[known]] = reviews[known]
+    return due, exposures
 
 
 def _course_prerequisites(course: Course) -> dict:
@@ -166,30 +168,36 @@ def _blocked_concepts(prerequisites: dict, knowledge: dict, threshold: float) ->
 
 def _mix(scores, seen, eligible, concepts, limit: int, new_ratio: float) -> list[int]:
     """Reviews and new atoms in the course's ratio (either fills the other's gap), each list
-    interleaved across concepts, then merged alternately so practice is varied."""
+    interleaved across concepts, then merged alternately so practice is varied. ``concepts``:
+    each candidate's concept code (an integer array)."""
     order = np.argsort(-scores, kind="stable")
-    reviews = _interleave([(i, concepts[i]) for i in order if seen[i] and eligible[i]])
-    fresh = _interleave([(i, concepts[i]) for i in order if not seen[i] and eligible[i]])
+    order = order[eligible[order]]
+    reviews = _interleave(order[seen[order]], concepts, limit)
+    fresh = _interleave(order[~seen[order]], concepts, limit)
     take_new = min(len(fresh), round(limit * new_ratio))
     take_reviews = min(len(reviews), limit - take_new)
     take_new = min(len(fresh), limit - take_reviews)
-    return _interleave(
-        [(i, concepts[i]) for i in reviews[:take_reviews]]
-        + [(i, concepts[i]) for i in fresh[:take_new]]
-    )
+    picked = np.concatenate([reviews[:take_reviews], fresh[:take_new]]).astype(np.intp)
+    return [int(i) for i in _interleave(picked, concepts, limit)]
 
 
-def _interleave(ranked: list[tuple[int, object]]) -> list[int]:
-    """Round-robin over concepts, keeping score order within each concept."""
-    queues: dict = defaultdict(list)
-    for index, concept in ranked:
-        queues[concept].append(index)
-    result = []
-    while any(queues.values()):
-        for concept in list(queues):
-            if queues[concept]:
-                result.append(queues[concept].pop(0))
-    return result
+def _interleave(ranked: np.ndarray, concepts: np.ndarray, limit: int) -> np.ndarray:
+    """The first ``limit`` of a round-robin over concepts that keeps score order within each
+    concept: round r gives each concept's r-th candidate, concepts in the order of their first
+    appearance in ``ranked``. Computed as one sort by (round, that order) rather than popping
+    queues, so 10k candidates cost a few numpy passes."""
+    if not len(ranked):
+        return ranked
+    codes = concepts[ranked]
+    by_concept = np.argsort(codes, kind="stable")  # each concept's candidates, in rank order
+    sorted_codes = codes[by_concept]
+    starts = np.flatnonzero(np.r_[True, sorted_codes[1:] != sorted_codes[:-1]])
+    sizes = np.diff(np.r_[starts, len(codes)])
+    rounds = np.empty(len(codes), dtype=np.intp)
+    rounds[by_concept] = np.arange(len(codes)) - np.repeat(starts, sizes)
+    first_seen = np.empty(len(codes), dtype=np.intp)  # where each row's concept first appears
+    first_seen[by_concept] = np.repeat(by_concept[starts], sizes)
+    return ranked[np.lexsort((first_seen, rounds))[:limit]]
 
 
 def _reason(overdue_days: float, seen: bool, mastery: float, course: Course, gated: bool) -> str:

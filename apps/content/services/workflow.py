@@ -12,6 +12,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from apps.core.cache_versions import cache_version_bump
 from apps.core.errors import DomainConflict
 from apps.core.models import Origin
 from apps.core.services import audit_record
@@ -164,6 +165,7 @@ def live_revision_pin(*, atom: LearningAtom, revision: AtomRevision | None) -> N
     atom.save(update_fields=["published_revision", "published_at"])
     concept_ids = [link["concept"] for link in revision.snapshot["concepts"]] if revision else []
     atom.live_concepts.set(concept_ids)
+    cache_version_bump("scheduler.course_candidates")  # what next items offers has changed
     if revision and atom.origin == Origin.V2:  # v1 gets v2's cards (its own come from there)
         rows_changed(entity="flashcards", ids=[atom.pk])
 
