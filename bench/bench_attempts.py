@@ -2,13 +2,16 @@
 same run:
 
 1. batch ingest throughput (500-row batches through attempts_ingest) vs one ORM save per row;
-2. progress statistics latency for a learner with 50k attempts vs loading the rows into Python;
+2. statistics and progress latency for a learner with 50k attempts, read from the per-day and
+   per-atom rollups, vs the full computation from the attempt log (the same output, asserted);
 3. single-attempt POST latency through gunicorn for a learner with 10k prior attempts vs
    GET /healthz on the same server.
 
 Creates and drops a scratch database. Run: .venv/bin/python bench/bench_attempts.py
+The last line of output is one JSON object holding every figure and its baseline.
 """
 
+import json
 import os
 import random
 import signal
@@ -20,13 +23,17 @@ from datetime import timedelta
 import _common as common
 
 SCRATCH = common.scratch_name("attempts")
+STATISTICS_SAMPLES = 200
+FIGURES: dict = {}
 
 
-def seed_history(learner, atoms, count: int) -> None:
-    """Bulk-insert ``count`` past attempts for ``learner`` (spread over 25 days)."""
+def seed_history(learner, atoms, count: int) -> float:
+    """Bulk-insert ``count`` past attempts for ``learner`` (spread over 25 days), then build
+    the learner's rollups (a bulk insert bypasses them, as the legacy backfill's COPY does)."""
     from django.utils import timezone
 
     from apps.learning.models import Attempt
+    from apps.learning.services.rollups import learner_rollups_rebuild
 
     now, rows = timezone.now(), []
     for n in range(count):
@@ -48,6 +55,9 @@ def seed_history(learner, atoms, count: int) -> None:
             )
         )
     Attempt.objects.bulk_create(rows, batch_size=5000)
+    started = time.perf_counter()
+    learner_rollups_rebuild(learner_ids=[learner.pk])
+    return (time.perf_counter() - started) * 1000
 
 
 def bench_batch(atoms) -> None:
@@ -102,35 +112,44 @@ def bench_batch(atoms) -> None:
     print(f"batch ingest (500-row batches)            {ingest:8.0f} attempts/s")
     print(f"baseline: one ORM save per row, no state  {naive:8.0f} attempts/s")
     print(f"ratio                                     {ingest / naive:8.2f}x")
+    FIGURES.update(batch_ingest_per_s=round(ingest), batch_baseline_orm_save_per_s=round(naive))
 
 
 def bench_statistics(atoms) -> None:
     from apps.accounts.models import User
-    from apps.learning.models import Attempt
-    from apps.learning.selectors import learner_progress, learner_statistics
+    from apps.learning.selectors import (
+        learner_progress,
+        learner_statistics,
+        learner_statistics_from_attempts,
+    )
 
     learner = User.objects.create_user("heavy@example.com", "x", timezone="Europe/Berlin")
-    seed_history(learner, atoms, 50_000)
-
-    def naive():
-        rows = list(Attempt.objects.filter(learner=learner).values("correct", "answered_at"))
-        by_day: dict = {}
-        for row in rows:
-            by_day.setdefault(row["answered_at"].date(), []).append(row["correct"])
-        return len(rows)
-
-    for label, call in (
-        ("statistics (50k attempts)", lambda: learner_statistics(learner)),
-        ("progress (50k attempts)", lambda: learner_progress(learner)),
-        ("baseline: load rows into Python", naive),
-    ):
+    rebuild_ms = seed_history(learner, atoms, 50_000)
+    assert learner_statistics(learner) == learner_statistics_from_attempts(learner)
+    print(f"rollup rebuild, 50k attempts              {rebuild_ms:8.1f} ms")
+    FIGURES.update(statistics_attempts=50_000, rollup_rebuild_50k_ms=round(rebuild_ms, 1))
+    # Interleaved, so both sides see the same machine.
+    calls = {
+        "statistics": lambda: learner_statistics(learner),
+        "progress": lambda: learner_progress(learner),
+        "statistics_full": lambda: learner_statistics_from_attempts(learner),
+    }
+    samples: dict = {name: [] for name in calls}
+    for call in calls.values():
         call()
-        samples = []
-        for _ in range(30):
+    for _ in range(STATISTICS_SAMPLES):
+        for name, call in calls.items():
             started = time.perf_counter()
             call()
-            samples.append((time.perf_counter() - started) * 1000)
-        common.print_latency(label, samples)
+            samples[name].append((time.perf_counter() - started) * 1000)
+    for name, label in (
+        ("statistics", "statistics, rollups (50k attempts)"),
+        ("progress", "progress, rollups (50k attempts)"),
+        ("statistics_full", "baseline: statistics from the attempt log"),
+    ):
+        common.print_latency(label, samples[name])
+        FIGURES[f"{name}_p50_ms"] = round(common.percentile(samples[name], 0.5), 2)
+        FIGURES[f"{name}_p99_ms"] = round(common.percentile(samples[name], 0.99), 2)
 
 
 def bench_http(atoms) -> None:
@@ -156,6 +175,11 @@ def bench_http(atoms) -> None:
         for label, samples in (("POST /api/v1/attempts/ (10k history)", posts[20:]),
                                ("baseline: GET /healthz", health[20:])):  # fmt: skip
             common.print_latency(label, samples)
+        FIGURES.update(
+            post_p50_ms=round(common.percentile(posts[20:], 0.5), 2),
+            post_p99_ms=round(common.percentile(posts[20:], 0.99), 2),
+            healthz_p99_ms=round(common.percentile(health[20:], 0.99), 2),
+        )
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=20)
@@ -187,6 +211,7 @@ def main() -> None:
     finally:
         common.connections_close()
         common.databases_drop(SCRATCH)
+    print(json.dumps(FIGURES, sort_keys=True))
 
 
 if __name__ == "__main__":
