@@ -24,6 +24,8 @@ Redis db 9 (LOAD_REDIS_URL) with keys and a queue named for the run, deleted at 
 Run: .venv/bin/python bench/load                      (about 3 minutes)
      LOAD_QUICK=1 .venv/bin/python bench/load         (about 1 minute: 3 short steps)
      LOAD_BASELINE=HEAD .venv/bin/python bench/load   (the working tree against HEAD: 6 min)
+LOAD_TREE=<git revision> serves that revision's code instead of the working tree (others'
+uncommitted edits stay out of a before/after).
 Knobs: LOAD_RATES=10,20,30,...  LOAD_STEP_S=10  LOAD_LEARNERS=200  LOAD_HISTORY=160 (past
 attempts per learner, mean)  LOAD_WORKERS=4  LOAD_P99_MS=100  LOAD_PORT=8972
 LOAD_PROFILE=<rate>: py-spy records the gunicorn workers during that step (if installed).
@@ -71,6 +73,7 @@ P99_TARGET_MS = float(os.environ.get("LOAD_P99_MS", "100"))
 PORT = int(os.environ.get("LOAD_PORT", "8972"))
 PROFILE_RATE = float(os.environ.get("LOAD_PROFILE", "0"))
 BASELINE_REV = os.environ.get("LOAD_BASELINE", "")
+TREE_REV = os.environ.get("LOAD_TREE", "")  # serve this revision instead of the working tree
 MIX = {"next": 0.4, "attempt": 0.4, "progress": 0.2}
 DEGRADED_RATES_TO_STOP = 2
 
@@ -180,7 +183,9 @@ def run() -> dict:
 
     running: list[subprocess.Popen] = []
     try:
-        servers = [processes.gunicorn_start(LOGS, "this tree", PORT, WORKERS)]
+        mine = processes.baseline_tree(TREE_REV, LOGS / "tree") if TREE_REV else processes.ROOT
+        name = f"tree {TREE_REV}" if TREE_REV else "this tree"
+        servers = [processes.gunicorn_start(LOGS, name, PORT, WORKERS, mine)]
         running.append(servers[0].process)
         if BASELINE_REV:
             tree = processes.baseline_tree(BASELINE_REV, LOGS / "baseline")
