@@ -56,8 +56,9 @@ def user_cache_seconds() -> int:
 def user_cache_invalidate(user_id) -> None:
     """A new generation for the user's cache entry, now and once the current transaction
     commits: a request that read the row before the commit stored it under an older
-    generation, which no request accepts. No-op when the cache is off."""
-    if not user_cache_seconds() or user_id is None:
+    generation, which no request accepts. Done even where this process's setting is off:
+    another process sharing the cache may have it on."""
+    if user_id is None:
         return
     _, generation_key = user_cache_keys(user_id)
 
@@ -103,6 +104,10 @@ class JWTAuthentication(authentication.JWTAuthentication):
                 raise AuthenticationFailed("User is inactive", code="user_inactive")
             return user
         user = super().get_user(validated_token)
+        if generation is None:  # first use, or evicted: start one, unless a change just did
+            generation = uuid.uuid4().hex
+            if not cache.add(generation_key, generation, GENERATION_S):
+                return user
         # Under the generation read before the row: if the row changed since, so did it.
         cache.set(key, (generation, _cacheable(user)), seconds)
         return user

@@ -166,3 +166,29 @@ def test_without_the_setting_every_request_reads_the_user(settings):
         assert client.get(ME_URL).status_code == 200
 
     assert len(user_queries(queries)) == 1
+
+
+def test_an_entry_whose_generation_was_evicted_is_not_used():
+    user = make_user()
+    client = client_for(user)
+    client.get(ME_URL)
+    key, generation_key = user_cache_keys(user.pk)
+    assert cache.get(key) is not None
+    cache.delete(generation_key)  # evicted under memory pressure, say
+
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(ME_URL).status_code == 200
+
+    assert len(user_queries(queries)) == 1
+
+
+def test_a_process_with_the_cache_off_still_invalidates_it(settings):
+    user = make_user()
+    client = client_for(user)
+    client.get(ME_URL)
+    settings.AUTH_USER_CACHE_S = 0  # e.g. a shell started with it off, on the same Redis
+
+    user_tokens_revoke(user=user)
+
+    settings.AUTH_USER_CACHE_S = 60
+    assert client.get(ME_URL).status_code == 401
