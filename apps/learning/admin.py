@@ -3,7 +3,7 @@ from django.core.exceptions import ValidationError
 
 from apps.core.admin import ReadOnlyAdmin
 
-from .models import Attempt, ProgressSnapshot, StudySession, XPEvent
+from .models import Attempt, LearnerDayRollup, ProgressSnapshot, StudySession, XPEvent
 from .services.progress import progress_restore
 
 
@@ -30,6 +30,16 @@ class XPEventAdmin(ReadOnlyAdmin):
     list_filter = ("reason",)
     search_fields = ("learner__email",)
     list_select_related = ("learner",)
+
+
+@admin.register(LearnerDayRollup)
+class LearnerDayRollupAdmin(ReadOnlyAdmin):
+    """Derived data: each learner's attempts per local day (``learning_rollups_rebuild``)."""
+
+    list_display = ("day", "learner", "attempts", "correct", "time_spent_ms", "timezone")
+    search_fields = ("learner__email",)
+    list_select_related = ("learner",)
+    date_hierarchy = "day"
 
 
 @admin.register(ProgressSnapshot)

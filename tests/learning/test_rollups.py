@@ -276,3 +276,17 @@ def test_the_rebuild_command_rebuilds_one_learner_or_everyone(atoms):
 
     with pytest.raises(CommandError):
         call_command("learning_rollups_rebuild", "--learner", "nobody@example.com")
+
+
+def test_staff_see_the_day_rollups_read_only_in_the_admin(client, atoms):
+    from tests.learning.helpers import superuser
+
+    learner = UserFactory(email="rolled@example.com")
+    attempts_ingest(learner=learner, inputs=[AttemptInput(uuid.uuid4(), atoms[0].pk, CORRECT_MCQ)])
+    client.force_login(superuser())
+
+    page = client.get("/admin/learning/learnerdayrollup/", {"q": "rolled@"})
+
+    assert page.status_code == 200
+    assert "rolled@example.com" in page.content.decode()
+    assert client.get("/admin/learning/learnerdayrollup/add/").status_code == 403
