@@ -14,6 +14,7 @@ import time
 import uuid
 from collections import OrderedDict
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 from django.db import connections, router
@@ -66,12 +67,36 @@ class CourseCandidates:
     # when any of its concepts is excluded
     other_links: tuple[tuple[int, int], ...]
 
+    @cached_property
+    def _sorted_halves(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """The sorted keys' halves, when the first halves alone tell the candidates apart
+        (always, in practice: they are 60 random bits of a UUID4)."""
+        high, low = _halves(self.keys_sorted)
+        return (high, low) if len(high) < 2 or np.diff(high).all() else None
+
     def rows_of(self, keys: np.ndarray) -> np.ndarray:
         """The row of each UUID (S16) in ``keys``; -1 for atoms that are not candidates."""
         if not len(self.keys_sorted):
             return np.full(len(keys), -1, dtype=np.intp)
-        at = np.minimum(np.searchsorted(self.keys_sorted, keys), len(self.keys_sorted) - 1)
-        return np.where(self.keys_sorted[at] == keys, self.rows_sorted[at], -1)
+        last = len(self.keys_sorted) - 1
+        if self._sorted_halves is None:
+            at = np.minimum(np.searchsorted(self.keys_sorted, keys), last)
+            return np.where(self.keys_sorted[at] == keys, self.rows_sorted[at], -1)
+        # search the first 8 bytes as integers, in sorted order (numpy's binary search then
+        # starts where the previous one ended: 5x faster on 10k), then check the other 8
+        high_sorted, low_sorted = self._sorted_halves
+        high, low = _halves(keys)
+        order = np.argsort(high)
+        at = np.empty(len(keys), dtype=np.intp)
+        at[order] = np.minimum(np.searchsorted(high_sorted, high[order]), last)
+        found = (high_sorted[at] == high) & (low_sorted[at] == low)
+        return np.where(found, self.rows_sorted[at], -1)
+
+
+def _halves(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """UUIDs (S16) as their first and last 8 bytes, big-endian integers: the same order."""
+    pairs = np.ascontiguousarray(keys).view(">u8").reshape(-1, 2).astype(np.uint64)
+    return pairs[:, 0], pairs[:, 1]
 
 
 def course_candidates(course_id) -> CourseCandidates:

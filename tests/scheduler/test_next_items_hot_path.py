@@ -6,6 +6,7 @@ state, and a publish or an archive must show on the very next call."""
 import uuid
 from datetime import timedelta
 
+import numpy as np
 import pytest
 from django.core.cache import cache
 from django.db import connection
@@ -245,3 +246,24 @@ def test_a_warm_call_runs_the_same_few_queries_whatever_the_atoms(learner, n_ato
     assert len(items) == min(10, n_atoms)
     assert len(warm) == NEXT_ITEMS_WARM_QUERIES, [q["sql"] for q in warm]
     assert len(cold) == NEXT_ITEMS_WARM_QUERIES + 2
+
+
+def test_atoms_are_matched_by_their_whole_uuid_even_when_the_first_halves_collide():
+    # Given candidates whose UUIDs share their first 8 bytes, and ones that do not
+    def candidates_of(keys: list[bytes]) -> hot.CourseCandidates:
+        array = np.array(keys, dtype="S16")
+        order = np.argsort(array, kind="stable")
+        return hot.CourseCandidates(
+            atom_ids=[], keys_sorted=array[order], rows_sorted=order, irt_a=None, irt_b=None,
+            irt_c=None, concept_codes=None, concepts=[], other_links=(),
+        )  # fmt: skip
+
+    colliding = [b"\x01" * 8 + bytes([n]) * 8 for n in (3, 1, 2)]
+    distinct = [uuid.uuid4().bytes for _ in range(50)]
+    asked = lambda keys: np.array(keys, dtype="S16")  # noqa: E731
+
+    # Then each known UUID finds its row and an unknown one (or a half match) finds none
+    for keys in (colliding, distinct):
+        found = candidates_of(keys).rows_of(asked([*reversed(keys), b"\x01" * 8 + b"\x09" * 8]))
+        assert list(found) == [*reversed(range(len(keys))), -1]
+    assert list(candidates_of(distinct).rows_of(asked([]))) == []
