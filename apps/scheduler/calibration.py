@@ -29,6 +29,7 @@ import numpy as np
 from django.db import transaction
 
 from apps.content.models import LearningAtom
+from apps.core.cache_versions import cache_version_bump
 from apps.learning.models import Attempt
 
 from .algorithms.irt import (
@@ -39,6 +40,7 @@ from .algorithms.irt import (
     calibration_on_scale,
     link_mean_sigma,
 )
+from .candidates import VERSION as CANDIDATES_VERSION
 from .fitted import fitted_model_in_use, fitted_model_record
 from .models import FittedKind, FittedModel
 
@@ -170,6 +172,7 @@ def course_items_calibrate(
     cal = calibration_on_scale(unlinked, link)
     items = {}
     with transaction.atomic():
+        cache_version_bump(CANDIDATES_VERSION)  # next items keeps the atoms' a, b, c
         for j, atom_id in zip(kept, atom_ids, strict=True):
             a = float(np.clip(cal.a[j], *A_BOUNDS))
             b = float(np.clip(cal.b[j], *B_BOUNDS))

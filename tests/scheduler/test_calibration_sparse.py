@@ -184,3 +184,19 @@ def test_a_night_without_new_first_attempts_records_nothing():
     _practise(rng, atoms, rng.standard_normal(50), 0.6)
     assert course_items_calibrate(course) == len(atoms)
     assert FittedModel.objects.filter(kind="irt", course=course).count() == 2
+
+
+def test_a_calibration_reaches_next_items_at_once():
+    # given a course whose candidates next items keeps, with their IRT parameters
+    from apps.core.cache_versions import cache_version
+    from apps.scheduler.candidates import VERSION
+
+    rng = np.random.default_rng(12)
+    course, atoms = _course()
+    _practise(rng, atoms, rng.standard_normal(400), 0.6)
+    before = cache_version(VERSION)
+
+    # when the course is calibrated, the kept candidates are dropped
+    course_items_calibrate(course)
+
+    assert cache_version(VERSION) != before
