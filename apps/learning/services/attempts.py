@@ -298,7 +298,6 @@ def _store_locked(learner, rows, atoms, now, outcomes, policies, concepts_of) ->
                 )
             )
     Attempt.objects.bulk_create(new_attempts)
-    rollups_add(learner=learner, attempts=new_attempts)
     XPEvent.objects.bulk_create(new_xp)
     rows_changed(entity="attempts", ids=[a.pk for a in new_attempts])
     rows_changed(entity="points", ids=[x.pk for x in new_xp])
@@ -322,6 +321,8 @@ def _store_locked(learner, rows, atoms, now, outcomes, policies, concepts_of) ->
         }
         for attempt in late:
             attempt.scheduler_state_before, attempt.scheduler_state_after = corrected[attempt.pk]
+    # Last: it takes the learner's rollup lock, which must come after every row lock here.
+    rollups_add(learner=learner, attempts=new_attempts)
     for position, attempt in graded:
         outcomes[position] = AttemptOutcome("created", attempt)
     return new_attempts

@@ -37,9 +37,11 @@ def _lock_key(learner_id) -> int:
 def rollups_add(*, learner, attempts) -> None:
     """Add freshly stored ``attempts`` (all the learner's, live) to the learner's rollups.
 
-    Precondition: inside the transaction that stored the attempts. Two statements, whatever
-    the number of attempts; rows are written in key order so concurrent batches cannot
-    deadlock on them.
+    Precondition: inside the transaction that stored the attempts, as its last writes. Two
+    statements, whatever the number of attempts; rows are written in key order so concurrent
+    batches cannot deadlock on them. The learner's lock is taken after every other row lock
+    of the transaction, and a rebuild (reset, restore) takes it after its own: a batch holding
+    the lock waits for nothing but rollup rows, which a rebuild touches only under the lock.
     """
     if not attempts:
         return
