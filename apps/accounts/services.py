@@ -3,6 +3,7 @@ from django.db.models.signals import post_delete, post_save
 from django.utils import timezone as django_timezone
 
 from apps.core.services import audit_record
+from apps.core.signals import learner_timezone_changed
 from apps.core.sync_port import rows_changed
 
 from .authentication import user_cache_invalidate
@@ -64,6 +65,8 @@ def user_update_profile(
                      details=changes)  # fmt: skip
         if not (user.is_staff or user.is_superuser):  # v1 shows learners their profile too
             rows_changed(entity="users", ids=[user.pk])
+        if "timezone" in changes:
+            transaction.on_commit(lambda: learner_timezone_changed.send(sender=User, learner=user))
     return user
 
 

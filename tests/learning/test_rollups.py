@@ -290,3 +290,24 @@ def test_staff_see_the_day_rollups_read_only_in_the_admin(client, atoms):
     assert page.status_code == 200
     assert "rolled@example.com" in page.content.decode()
     assert client.get("/admin/learning/learnerdayrollup/add/").status_code == 403
+
+
+def test_a_time_zone_change_through_the_profile_rebuilds_the_rollup(
+    atoms, django_capture_on_commit_callbacks
+):
+    from apps.accounts.services import user_update_profile
+
+    learner = UserFactory(timezone="Pacific/Kiritimati")
+    now = timezone.now()
+    attempts_ingest(learner=learner, now=now, inputs=[
+        AttemptInput(uuid.uuid4(), atoms[0].pk, CORRECT_MCQ, 1000, answered_at=now - delta)
+        for delta in (timedelta(hours=h) for h in range(0, 72, 5))
+    ])  # fmt: skip
+
+    # when the learner moves zone through their profile (the API's and the admin's service)
+    with django_capture_on_commit_callbacks(execute=True):
+        user_update_profile(user=learner, timezone="America/St_Johns")
+
+    # then the rollup is recounted in the new zone's days and answers again
+    assert selectors._rollup(learner) is not None
+    assert_rollup_is_the_full_computation(learner)
