@@ -57,9 +57,6 @@ def backfill_start_task(**kwargs) -> None:
 # --- Live sync. Every task is idempotent (acks_late is safe) and cheap when there is nothing
 # to do, so the beat can run them often; the flags' kill switch makes them return at once.
 
-PULL_LOCK = "legacy_sync:pull_lock"
-
-
 @shared_task(
     name="legacy_sync.outbox_drain", acks_late=True, ignore_result=True, **RETRY_ON_TRANSIENT
 )
@@ -83,19 +80,12 @@ def outbox_drain_task(**kwargs) -> None:
 
 @shared_task(name="legacy_sync.pull", acks_late=True, ignore_result=True, **RETRY_ON_TRANSIENT)
 def legacy_pull_task(**kwargs) -> None:
-    """One pull of new v1 rows. Pulls never overlap (a cache lock): the beat fires every
-    second and a pull after a burst can take longer. A redelivery pulls from the checkpoints:
-    rows already pulled are known and skipped."""
-    from django.core.cache import cache
+    """One pull of new v1 rows. Pulls never overlap (a cache lock shared with the listener,
+    live/listen.py): a pull after a burst can take longer than the beat's interval. A
+    redelivery pulls from the checkpoints: rows already pulled are known and skipped."""
+    from .live.pull import legacy_pull_locked
 
-    from .live.pull import legacy_pull_once
-
-    if not cache.add(PULL_LOCK, 1, timeout=120):
-        return
-    try:
-        legacy_pull_once()
-    finally:
-        cache.delete(PULL_LOCK)
+    legacy_pull_locked()
 
 
 @shared_task(

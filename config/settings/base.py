@@ -198,7 +198,11 @@ LEGACY_OUTBOX_MAX_TRIES = env.int("LEGACY_OUTBOX_MAX_TRIES", default=8)
 LEGACY_OUTBOX_BATCH = env.int("LEGACY_OUTBOX_BATCH", default=500)
 # How long a drain's claim on a batch lasts: a drain killed mid-batch is resent after it.
 LEGACY_OUTBOX_LEASE_S = env.int("LEGACY_OUTBOX_LEASE_S", default=30)
+# The beat's pull. Where the listener runs (legacy_pull_listen, woken by v1's notifications),
+# raise it to 60: the beat is then only the safety net for a listener that is down.
 LEGACY_PULL_INTERVAL_S = env.float("LEGACY_PULL_INTERVAL_S", default=1.0)
+# The listener pulls at least this often without a notification (a lost one, a SQLite v1).
+LEGACY_PULL_FALLBACK_S = env.float("LEGACY_PULL_FALLBACK_S", default=10.0)
 
 # Scheduler: a learner's day starts at this local hour (Anki's "next day starts at"), for FSRS's
 # elapsed days, fitting and evaluation; a course's fitted FSRS weights schedule it once fitted on
