@@ -20,6 +20,8 @@ class SyncAdapter(Protocol):
 
     def learner_session_started(self, learner) -> None: ...
 
+    def attempt_month_archive_refusal(self, start, end) -> str | None: ...
+
 
 _adapter: SyncAdapter | None = None
 
@@ -62,3 +64,10 @@ def learner_session_started(learner) -> None:
     what it needs then. Call after commit; reads never trigger it."""
     if _adapter is not None:
         _adapter.learner_session_started(learner)
+
+
+def attempt_month_archive_refusal(start, end) -> str | None:
+    """Why the attempts answered in [start, end) may not leave the live table yet (the adapter
+    has not reconciled them with the other system), or None. Nothing holds them back once
+    there is no adapter."""
+    return _adapter.attempt_month_archive_refusal(start, end) if _adapter is not None else None

@@ -157,8 +157,16 @@ class XPEvent(OriginTracked):
     )
     amount = models.IntegerField()
     reason = models.CharField(max_length=32, choices=XPReason.choices)
+    # No database constraint: on PostgreSQL attempts are partitioned by month and their
+    # primary key is (id, answered_at), which a foreign key on id alone cannot reference.
+    # Django's collector still cascades deletes.
     attempt = models.ForeignKey(
-        Attempt, on_delete=models.CASCADE, null=True, blank=True, related_name="xp_events"
+        Attempt,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="xp_events",
+        db_constraint=False,
     )
     session = models.ForeignKey(
         StudySession, on_delete=models.CASCADE, null=True, blank=True, related_name="xp_events"

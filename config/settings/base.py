@@ -279,6 +279,8 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
+# Monthly partitions of the attempt log kept ready ahead of time (PostgreSQL).
+ATTEMPT_PARTITIONS_AHEAD = env.int("ATTEMPT_PARTITIONS_AHEAD", default=3)
 # Beat keeps its schedule in the database (django-celery-beat; editable in the admin) and
 # loads these entries into it at start.
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
@@ -288,6 +290,10 @@ CELERY_BEAT_SCHEDULE = {
     "item-statistics": {"task": "content.item_statistics_refresh", "schedule": 3600.0},
     "irt-calibration": {"task": "scheduler.irt_calibrate_all", "schedule": 86400.0},
     "bkt-fit-nightly": {"task": "scheduler.bkt_fit_all", "schedule": crontab(hour=2, minute=45)},
+    "attempt-partitions": {
+        "task": "learning.attempt_partitions_ensure",
+        "schedule": crontab(hour=1, minute=15),
+    },
     "fsrs-fit-nightly": {"task": "scheduler.fsrs_fit_all", "schedule": crontab(hour=2, minute=30)},
     "models-evaluate-nightly": {
         "task": "scheduler.course_models_evaluate_all",

@@ -1,8 +1,10 @@
 """Idempotent attempt ingestion, live (one row) and offline (a batch of up to 500).
 
 Both go through ``attempts_ingest``: rows are graded on the server against the atom's published
-revision, applied in answer-time order, and stored with bulk inserts. The unique constraint on
-(learner, client_attempt_id) decides duplicates, including two requests racing each other.
+revision, applied in answer-time order, and stored with bulk inserts. (learner,
+client_attempt_id) decides duplicates, including two requests racing each other: on SQLite its
+unique constraint; on PostgreSQL, where attempts are partitioned by month and a unique index
+covers one month only, the learner's write lock (``locks.py``) held across look-up and insert.
 """
 
 import json
@@ -11,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from apps.content.atom_types import AtomValidationError, get_atom_type
@@ -29,6 +31,7 @@ from apps.scheduler.services import (
 
 from ..models import Attempt, StudySession, XPEvent, XPReason
 from .client_clock import client_time_problem
+from .locks import learner_write_lock
 from .rollups import rollups_add
 
 XP_PER_CORRECT_ANSWER = 10
@@ -99,7 +102,17 @@ def attempt_quality(atom_type: str, response: Any, correct: bool, score: float) 
 
 def attempts_ingest(*, learner, inputs: list[AttemptInput], now: datetime | None = None):
     """Grade and store attempts; returns one AttemptOutcome per input, in input order."""
-    now = now or timezone.now()
+    if connection.vendor != "postgresql":
+        # SQLite: the unique constraint on (learner, client id) decides a race (below).
+        return _ingest(learner, inputs, now or timezone.now())
+    # PostgreSQL: attempts are partitioned by month and no unique index spans the months, so
+    # the learner's write lock makes the look-up of used ids, and what is stored, one step.
+    with transaction.atomic():
+        learner_write_lock(learner.pk)
+        return _ingest(learner, inputs, now or timezone.now())
+
+
+def _ingest(learner, inputs: list[AttemptInput], now: datetime):
     outcomes: list[AttemptOutcome | None] = [None] * len(inputs)
     existing = {
         a.client_attempt_id: a
@@ -142,22 +155,29 @@ def attempts_ingest(*, learner, inputs: list[AttemptInput], now: datetime | None
                 fresh.append((position, item))
     # Apply in answer-time order, so scheduler state matches a live arrival order.
     fresh.sort(key=lambda pair: (pair[1].answered_at or now, pair[0]))
+    if connection.vendor == "postgresql":
+        # Under the learner's write lock no other request can store these ids meanwhile:
+        # no savepoint, and no retry.
+        _store(learner, fresh, atoms, now, outcomes, policies, concepts_of, savepoint=False)
+        return _twins_settled(outcomes, twins, first_of)
     try:
-        created = _store(learner, fresh, atoms, now, outcomes, policies, concepts_of)
+        _store(learner, fresh, atoms, now, outcomes, policies, concepts_of)
     except IntegrityError:
         # A concurrent request stored one of these ids first: redo row by row, letting the
         # unique constraint decide each one.
-        created = []
         for position, item in fresh:
             try:
-                created += _store(
-                    learner, [(position, item)], atoms, now, outcomes, policies, concepts_of
-                )
+                _store(learner, [(position, item)], atoms, now, outcomes, policies, concepts_of)
             except IntegrityError:
                 winner = Attempt.objects.get(
                     learner=learner, client_attempt_id=item.client_attempt_id
                 )
                 outcomes[position] = _replay(winner, item)
+    return _twins_settled(outcomes, twins, first_of)
+
+
+def _twins_settled(outcomes, twins, first_of) -> list:
+    """A copy of an id earlier in the same request gets what its first copy got."""
     for position, item in twins:
         first = outcomes[first_of[item.client_attempt_id]]
         if first.attempt is None:  # the first copy was rejected: so is this one
@@ -219,11 +239,13 @@ def _scheduling_context(atoms: dict, learner) -> tuple[dict, dict]:
     return policies, concepts_of
 
 
-def _store(learner, rows, atoms, now, outcomes, policies, concepts_of) -> list[Attempt]:
+def _store(
+    learner, rows, atoms, now, outcomes, policies, concepts_of, savepoint=True
+) -> list[Attempt]:
     """Grade ``rows`` (already in answer order) and store them in one transaction."""
     if not rows:
         return []
-    with transaction.atomic():
+    with transaction.atomic(savepoint=savepoint):
         return _store_locked(learner, rows, atoms, now, outcomes, policies, concepts_of)
 
 

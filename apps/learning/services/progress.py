@@ -9,6 +9,7 @@ from apps.core.services import audit_record
 from apps.scheduler.models import LearnerAtomState, LearnerConceptState
 
 from ..models import Attempt, ProgressSnapshot, StudySession, XPEvent
+from .locks import learner_write_lock
 from .rollups import learner_rollups_rebuild
 
 _ARCHIVABLE = (Attempt, StudySession, XPEvent, LearnerAtomState, LearnerConceptState)
@@ -17,6 +18,7 @@ _ARCHIVABLE = (Attempt, StudySession, XPEvent, LearnerAtomState, LearnerConceptS
 def progress_reset(*, learner) -> ProgressSnapshot:
     """Start the learner afresh; everything so far goes into a restorable snapshot."""
     with transaction.atomic():
+        learner_write_lock(learner.pk)  # before any row lock, as the attempt service does
         snapshot = ProgressSnapshot.objects.create(learner=learner)
         live = {
             model: model.objects.filter(learner=learner, archived_in__isnull=True)
@@ -43,6 +45,7 @@ def progress_restore(*, snapshot: ProgressSnapshot, by) -> ProgressSnapshot:
         raise ValidationError("This snapshot has already been restored.")
     learner = snapshot.learner
     with transaction.atomic():
+        learner_write_lock(learner.pk)  # before any row lock, as the attempt service does
         for model in (Attempt, StudySession, XPEvent):
             model.objects.filter(archived_in=snapshot).update(archived_in=None)
         # States are derived data: drop both sets and replay the combined log.

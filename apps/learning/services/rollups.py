@@ -24,14 +24,11 @@ from django.db.models import Count, Q, Sum
 from django.db.models.functions import TruncDate
 
 from ..models import Attempt, LearnerAtomRollup, LearnerDayRollup
-
-_LOCK_SPACE = 0x526F6C6C  # "Roll": keeps these advisory keys apart from other users'
+from .locks import ROLLUP_SPACE, learner_lock_key
 
 
 def _lock_key(learner_id) -> int:
-    """A signed 64-bit advisory lock key for the learner (collisions only serialize)."""
-    raw = learner_id.int if hasattr(learner_id, "int") else hash(str(learner_id))
-    return ((raw ^ _LOCK_SPACE) & 0xFFFFFFFFFFFFFFFF) - (1 << 63)
+    return learner_lock_key(learner_id, ROLLUP_SPACE)
 
 
 def rollups_add(*, learner, attempts) -> None:

@@ -22,9 +22,8 @@ from ..models import MergedLegacyRow, StreakComparison
 from .entity import BatchOutcome, Entity
 from .keys import as_date, as_utc, legacy_uuid, parse_user_key
 from .parents import ParentCheck, parent_problem
-from .practice import QUALITY_RIGHT, QUALITY_WRONG, BitIndex
+from .practice import QUALITY_RIGHT, QUALITY_WRONG, BitIndex, attempt_rows_insert
 from .records import streak_comparisons_store
-from .writer import rows_insert
 
 DUPLICATE_WINDOW = timedelta(seconds=1)
 DEDUPE_RULE = "same_learner_bit_verdict_within_1s"
@@ -82,6 +81,7 @@ class JsonAttempts(_JsonEntity):
     def __init__(self, json_dir=None):
         super().__init__(json_dir)
         self.index = BitIndex()
+        self.months_ready: set = set()
 
     def rows(self) -> list[dict]:
         """Every entry of every attempts file, keyed ``{user:08d}:{index:06d}`` so keys sort
@@ -174,7 +174,7 @@ class JsonAttempts(_JsonEntity):
                 }
             )
             outcome.migrated_keys.append(key)
-        rows_insert(Attempt, new)
+        attempt_rows_insert(new, self.months_ready)
         MergedLegacyRow.objects.bulk_create(merged, ignore_conflicts=True)
         return outcome
 

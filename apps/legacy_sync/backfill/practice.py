@@ -15,6 +15,7 @@ from apps.content.models import LearningAtom
 from apps.core.models import Origin
 from apps.curriculum.models import Concept, Unit
 from apps.learning.models import Attempt, StudySession
+from apps.learning.services.partitions import attempt_partitions_ensure_months, month_start
 
 from .curriculum import BIT_CARD_PREFIX
 from .entity import BatchOutcome, Entity
@@ -153,6 +154,17 @@ class Sessions(Entity):
         return outcome
 
 
+def attempt_rows_insert(rows: list[dict], months_ready: set) -> None:
+    """``rows_insert`` for attempts, first creating the monthly partitions they fall in (on
+    PostgreSQL), so v1's history is spread over months rather than the default partition.
+    ``months_ready`` is the caller's memory of months already seen, to skip the catalogue."""
+    months = {month_start(row["answered_at"]) for row in rows} - months_ready
+    if months:
+        attempt_partitions_ensure_months(months)
+        months_ready |= months
+    rows_insert(Attempt, rows)
+
+
 class Attempts(Entity):
     name = "attempts"
     bulk_models = (Attempt,)
@@ -168,6 +180,7 @@ class Attempts(Entity):
         self.sessions = ParentCheck("sessions")
         self.bits = ParentCheck("bits")
         self.index = BitIndex()
+        self.months_ready: set = set()
 
     def migrated_count(self) -> int:
         return (
@@ -244,7 +257,7 @@ class Attempts(Entity):
             outcome.migrated_keys.append(key)
         if splits:
             split_sessions_create(splits)
-        rows_insert(Attempt, new)
+        attempt_rows_insert(new, self.months_ready)
         return outcome
 
     @staticmethod

@@ -5,6 +5,7 @@ and left out of next items. Registered in apps.py."""
 
 import logging
 
+from ..reconcile.coverage import attempt_month_archive_refusal
 from .flags import cohort_assignment_record, learner_cohort
 from .outbox import outbox_record
 from .progress_reads import progress_read
@@ -35,3 +36,6 @@ class LegacySyncAdapter:
             learner_v1_session_catch_up(learner)
         except Exception:
             logger.exception("session-start sync for learner %s failed", learner.pk)
+
+    def attempt_month_archive_refusal(self, start, end) -> str | None:
+        return attempt_month_archive_refusal(start, end)

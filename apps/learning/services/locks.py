@@ -1,0 +1,33 @@
+"""Per-learner advisory locks on PostgreSQL (SQLite serializes every writer already).
+
+- The **write lock** (exclusive) is taken first by every transaction that writes a learner's
+  attempts or sets their progress aside: attempt ingestion, reset, restore. Attempts are
+  partitioned by month, so no unique index spans (learner, client attempt id); under this lock
+  the ingest's look-up of the ids already used is final. It also fixes one order between a
+  reset or restore and a batch of answers, which otherwise locked the learner's atom states
+  in opposite orders and could deadlock.
+- The **rollup lock** (``rollups.py``) is a second key space: shared while adding, exclusive
+  while rebuilding.
+"""
+
+from django.db import connection
+
+_WRITE_SPACE = 0x57726974  # "Writ"
+ROLLUP_SPACE = 0x526F6C6C  # "Roll"
+
+
+def learner_lock_key(learner_id, space: int) -> int:
+    """A signed 64-bit advisory lock key for the learner in ``space`` (collisions only
+    serialize)."""
+    raw = learner_id.int if hasattr(learner_id, "int") else hash(str(learner_id))
+    return ((raw ^ space) & 0xFFFFFFFFFFFFFFFF) - (1 << 63)
+
+
+def learner_write_lock(learner_id) -> None:
+    """Hold the learner's write lock until the transaction ends. Precondition: inside one."""
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(%s)", [learner_lock_key(learner_id, _WRITE_SPACE)]
+        )
