@@ -64,6 +64,21 @@ def databases_drop(*names: str) -> None:
         admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+def scalar(database: str, sql: str, params: tuple = ()):
+    """The first column of the first row of ``sql`` on scratch database ``database``."""
+    with psycopg.connect(f"{SERVER}/{database}") as conn:
+        return conn.execute(sql, params).fetchone()[0]
+
+
+def checkpoint_rows_seen(database: str) -> dict[str, int]:
+    """{entity: v1 rows its backfill checkpoints have read} on v2 database ``database``."""
+    with psycopg.connect(f"{SERVER}/{database}") as conn:
+        rows = conn.execute(
+            "SELECT entity, SUM(rows_seen) FROM legacy_sync_backfillcheckpoint GROUP BY entity"
+        ).fetchall()
+    return {entity: int(seen) for entity, seen in rows}
+
+
 # --- Django ------------------------------------------------------------------------------
 
 
