@@ -1,8 +1,11 @@
-"""Guards for the admin's changelist queries, in one place for every ModelAdmin."""
+"""Guards for the admin's changelist queries, in one place for every ModelAdmin; the read
+replica's pin after a user's own write."""
 
 from django.conf import settings
 from django.contrib import messages
 from django.http import HttpResponseBadRequest
+
+from .replica import SAFE_METHODS, learner_pin
 
 
 class AdminQueryGuardMiddleware:
@@ -35,3 +38,23 @@ class AdminQueryGuardMiddleware:
 
 def _has_nul(query) -> bool:
     return any("\x00" in key or any("\x00" in v for v in values) for key, values in query.lists())
+
+
+class ReplicaPinMiddleware:
+    """After an authenticated user's unsafe request (whatever the view), read their
+    replica-eligible views from the primary for a few seconds (apps/core/replica.py): the
+    replica may not have their write yet. The pin is set before the response leaves, so the
+    client's next read sees it. A refused write pins too: a batch may have written some rows,
+    and a pin costs one cache write. Without a replica this costs nothing."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if request.method not in SAFE_METHODS and settings.REPLICA_READS_ENABLED:
+            # DRF sets request.user to the token's user once the view authenticated it.
+            user = getattr(request, "user", None)
+            if user is not None and user.is_authenticated:
+                learner_pin(user)
+        return response

@@ -8,6 +8,7 @@ from rest_framework.views import APIView
 
 from apps.core.errors import Conflict, error_body
 from apps.core.openapi import error_response
+from apps.core.replica import replica_reads
 from apps.core.serializer_fields import StrictBooleanField
 from apps.core.sync_port import progress_read
 from apps.curriculum.models import Course
@@ -318,6 +319,7 @@ class ResetResultSerializer(serializers.Serializer):
     restorable = serializers.BooleanField()
 
 
+@replica_reads
 class ProgressView(APIView):
     @extend_schema(
         summary="The caller's progress: totals, XP, streaks, due atoms",
@@ -330,6 +332,7 @@ class ProgressView(APIView):
         return Response(progress_read(learner, v2_answer=lambda: learner_progress(learner)))
 
 
+@replica_reads
 class ProgressStatisticsView(APIView):
     @extend_schema(
         summary="Accuracy overall, by day, by atom type and by concept (with mastery)",

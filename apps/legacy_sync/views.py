@@ -3,7 +3,8 @@ same figures as JSON, and the drill-down into one reconciliation run's differenc
 
 Only for users with ``legacy_sync.view_migration_status`` (the Migration staff group, and
 superusers): anonymous users are sent to the admin login, anyone else gets a 403. The figures
-come from apps/legacy_sync/status/.
+come from apps/legacy_sync/status/, read from the read replica when there is one (inside the
+access checks, so the session and permissions are read from the primary).
 """
 
 from functools import wraps
@@ -20,6 +21,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
 from apps.accounts.mfa import mfa_pending
+from apps.core.replica import replica_reads
 
 from .models import ReconciliationRun
 from .status import (
@@ -61,17 +63,20 @@ def _page_context(request, title: str) -> dict:
 
 
 @migration_staff_only
+@replica_reads(read_your_writes=False)
 def status_page(request):
     context = {**_page_context(request, "Migration status"), **migration_status()}
     return render(request, "legacy_sync/status.html", context)
 
 
 @migration_staff_only
+@replica_reads(read_your_writes=False)
 def status_json(request):
     return JsonResponse(migration_status())
 
 
 @migration_staff_only
+@replica_reads(read_your_writes=False)
 def status_fragment(request, section: str):
     """One section of the page, re-rendered for htmx's poll."""
     if section not in SECTIONS:
@@ -96,6 +101,7 @@ class DifferenceFilter(forms.Form):
 
 
 @migration_staff_only
+@replica_reads(read_your_writes=False)
 def reconciliation_run_page(request, run_id: int):
     run = get_object_or_404(ReconciliationRun, pk=run_id)
     filters = DifferenceFilter(request.GET, entities=reconciliation_entities(run=run))

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import environ
 from celery.schedules import crontab
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -71,6 +72,8 @@ MIDDLEWARE = [
     "django_otp.middleware.OTPMiddleware",  # request.user.is_verified(): staff MFA
     "django.contrib.messages.middleware.MessageMiddleware",
     "apps.core.middleware.AdminQueryGuardMiddleware",
+    # After AuthenticationMiddleware (and DRF's view), so it sees who wrote.
+    "apps.core.middleware.ReplicaPinMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, so it sees lockouts raised anywhere in the stack.
     "axes.middleware.AxesMiddleware",
@@ -102,6 +105,11 @@ DATABASES = {
     # The legacy v1 database is external: never migrated here (see config/db_routers.py).
     "legacy": env.db("LEGACY_DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'legacy.sqlite3'}"),
 }
+# An optional streaming replica of default (README: "Read replica"). Only progress, statistics
+# and the migration status pages read from it; never migrated, never written.
+REPLICA_DATABASE_URL = env("REPLICA_DATABASE_URL", default="")
+if REPLICA_DATABASE_URL:
+    DATABASES["replica"] = env.db("REPLICA_DATABASE_URL")
 for _database in DATABASES.values():
     _database["ATOMIC_REQUESTS"] = False  # services own their transactions
     if _database["ENGINE"] == "django.db.backends.sqlite3":
@@ -118,7 +126,16 @@ for _database in DATABASES.values():
     else:
         _database["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
         _database["CONN_HEALTH_CHECKS"] = True
-DATABASE_ROUTERS = ["config.db_routers.LegacyRouter"]
+DATABASE_ROUTERS = ["config.db_routers.LegacyRouter", "config.db_routers.ReplicaRouter"]
+REPLICA_READS_ENABLED = "replica" in DATABASES
+# After their own write, a user reads from the primary for this long: more than the replica's
+# usual lag (pg_stat_replication's replay_lag).
+REPLICA_PIN_SECONDS = env.int("REPLICA_PIN_SECONDS", default=5)
+if REPLICA_PIN_SECONDS < 1:
+    raise ImproperlyConfigured(
+        f"REPLICA_PIN_SECONDS must be at least 1 (got {REPLICA_PIN_SECONDS}): a learner "
+        "would not read their own writes."
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Accounts and authentication -------------------------------------------------------------

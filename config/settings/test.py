@@ -33,3 +33,14 @@ _test_sqlite_dir = Path(env("TEST_SQLITE_DIR", default=str(VAR_DIR)))  # noqa: F
 for _alias, _database in DATABASES.items():  # noqa: F405
     if _database["ENGINE"] == "django.db.backends.sqlite3":
         _database["TEST"] = {"NAME": str(_test_sqlite_dir / f"test_{_alias}.sqlite3")}
+
+# A second alias for tests/core/test_replica_router.py: the replica as a test mirror of default
+# (the same test database through its own connection, which sees only committed rows, like a
+# lagging replica). Replica reads stay off unless a test turns REPLICA_READS_ENABLED on, so
+# every other test reads from default only.
+_replica = {**DATABASES["default"], "TEST": {"MIRROR": "default"}}  # noqa: F405
+if _replica["ENGINE"] == "django.db.backends.sqlite3":
+    # A test opens a transaction on the mirror too; a reader must not wait for default's lock.
+    _replica["OPTIONS"] = {**_replica["OPTIONS"], "transaction_mode": "DEFERRED"}
+DATABASES["replica"] = _replica  # noqa: F405
+REPLICA_READS_ENABLED = False
