@@ -156,7 +156,7 @@ def bench_inprocess(learner, course) -> dict:
     from tests.scheduler.next_items_reference import next_items_reference
 
     def picks(function) -> list:
-        return [item.atom.pk for item in function(learner=learner, course=course, limit=10)]
+        return [item.atom_id for item in function(learner=learner, course=course, limit=10)]
 
     assert picks(next_items) == picks(next_items_reference), "the fast path picks differently"
     from apps.scheduler import candidates

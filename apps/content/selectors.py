@@ -2,6 +2,7 @@
 
 import hashlib
 import hmac
+from collections import OrderedDict
 
 from django.conf import settings
 from django.core.files.storage import default_storage
@@ -9,7 +10,7 @@ from django.db import connection
 from django.db.models import Q, QuerySet
 
 from .atom_types import AtomSnapshot, OptionData, get_atom_type
-from .models import AtomStatus, LearningAtom
+from .models import AtomRevision, AtomStatus, LearningAtom
 
 
 def atom_working_snapshot(atom: LearningAtom) -> dict:
@@ -105,13 +106,41 @@ def atom_learner_view(atom: LearningAtom, *, media_url=None) -> dict:
 
     Precondition: ``atom.published_revision`` is set (``atoms_for_learners`` ensures it).
     """
-    revision = atom.published_revision
+    return revision_learner_view(atom.published_revision, media_url=media_url)
+
+
+_VIEWS_KEPT = 4096  # renderings kept per process (a few MB)
+_views: OrderedDict = OrderedDict()  # revision id → rendering, media URLs as storage gives them
+
+
+def revisions_learner_views(revision_ids) -> dict[str, dict]:
+    """The learner-safe rendering of each revision, by the text of its id. A revision never
+    changes, so its rendering is kept per process and only unseen ones are read (one query);
+    media URLs are the storage's (relative for local media): absolutize per request."""
+    wanted = [str(r) for r in revision_ids]
+    missing = [r for r in wanted if r not in _views]
+    if missing:
+        for revision in AtomRevision.objects.filter(pk__in=missing).only("atom_id", "number",
+                                                                           "snapshot"):  # fmt: skip
+            _views[str(revision.pk)] = revision_learner_view(revision)
+    found = {}
+    for revision_id in wanted:
+        if revision_id in _views:
+            _views.move_to_end(revision_id)
+            found[revision_id] = _views[revision_id]
+    while len(_views) > _VIEWS_KEPT:
+        _views.popitem(last=False)
+    return found
+
+
+def revision_learner_view(revision: AtomRevision, *, media_url=None) -> dict:
+    """The learner-safe rendering of one revision (see ``atom_learner_view``)."""
     snapshot = revision_atom_snapshot(revision)
     kind = get_atom_type(snapshot.atom_type)
     content, _ = kind.validate(snapshot.content, snapshot.grading_logic, snapshot.options)
     metadata = revision.snapshot["metadata"]
     return {
-        "id": str(atom.pk),
+        "id": str(revision.atom_id),
         "atom_type": snapshot.atom_type,
         "revision": revision.number,
         "title": revision.snapshot["title"],

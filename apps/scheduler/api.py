@@ -5,6 +5,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.content.api import LearnerAtomSerializer
+from apps.content.selectors import revisions_learner_views
 from apps.core.openapi import error_response
 from apps.core.sync_port import concepts_practised_elsewhere
 from apps.curriculum.models import Course
@@ -52,12 +53,12 @@ class NextItemsView(APIView):
             session_id=params.get("session"),
             exclude_concepts=concepts_practised_elsewhere(request.user),
         )
-        context = {"request": request}
+        views = revisions_learner_views(item.revision_id for item in items)
         return Response(
             {
                 "items": [
                     {
-                        "atom": LearnerAtomSerializer(item.atom, context=context).data,
+                        "atom": _absolute_media(request, views[item.revision_id]),
                         "reason": item.reason,
                         "score": item.score,
                     }
@@ -65,6 +66,15 @@ class NextItemsView(APIView):
                 ]
             }
         )
+
+
+def _absolute_media(request, view: dict) -> dict:
+    """A kept rendering with its media URLs made absolute for this request (a copy: the kept
+    one is shared)."""
+    if not view["media"]:
+        return view
+    media = [{**m, "url": request.build_absolute_uri(m["url"])} for m in view["media"]]
+    return {**view, "media": media}
 
 
 def _placement_session(request, session_id):

@@ -56,6 +56,7 @@ class CourseCandidates:
     ``learner_state_arrays``), never as 10k UUID objects."""
 
     atom_ids: list[str]  # the database's text form of each row's UUID
+    revision_ids: list[str]  # each row's published revision (what the learner is shown)
     keys_sorted: np.ndarray  # the rows' UUID bytes (S16), sorted
     rows_sorted: np.ndarray  # the row of each sorted key
     irt_a: np.ndarray
@@ -125,13 +126,18 @@ def course_candidates_build(course_id) -> CourseCandidates:
         .exclude(status=AtomStatus.ARCHIVED)
         .order_by("-updated_at", "pk")
         .values_list(
-            Cast("pk", TextField()), "irt_a", "irt_b", "irt_c", Cast("live_concepts", TextField())
+            Cast("pk", TextField()),
+            "irt_a",
+            "irt_b",
+            "irt_c",
+            Cast("live_concepts", TextField()),
+            Cast("published_revision_id", TextField()),
         )
     )
     concept_index: dict[str, int] = {}
     index_of: dict[str, int] = {}
-    atom_ids, a, b, c, codes, other_links = [], [], [], [], [], []
-    for atom_id, irt_a, irt_b, irt_c, concept in rows:
+    atom_ids, revision_ids, a, b, c, codes, other_links = [], [], [], [], [], [], []
+    for atom_id, irt_a, irt_b, irt_c, concept, revision_id in rows:
         code = concept_index.setdefault(concept, len(concept_index))
         row = index_of.get(atom_id)
         if row is not None:  # a further concept of an atom already listed
@@ -139,6 +145,7 @@ def course_candidates_build(course_id) -> CourseCandidates:
             continue
         index_of[atom_id] = len(atom_ids)
         atom_ids.append(atom_id)
+        revision_ids.append(revision_id)
         a.append(irt_a)
         b.append(irt_b)
         c.append(irt_c)
@@ -147,6 +154,7 @@ def course_candidates_build(course_id) -> CourseCandidates:
     order = np.argsort(keys, kind="stable")
     return CourseCandidates(
         atom_ids=atom_ids,
+        revision_ids=revision_ids,
         keys_sorted=keys[order],
         rows_sorted=order.astype(np.intp),
         irt_a=np.array(a, dtype=float),

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 import numpy as np
 from django.utils import timezone
 
-from apps.content.models import LearningAtom
 from apps.curriculum.models import ConceptPrerequisite, Course
 from apps.learning.models import Attempt
 
@@ -27,7 +26,8 @@ from .models import LearnerConceptState
 
 @dataclass
 class NextItem:
-    atom: LearningAtom
+    atom_id: uuid.UUID
+    revision_id: str  # the atom's published revision: what the learner is shown
     reason: str
     score: float
 
@@ -93,17 +93,16 @@ def next_items(
     scores = np.where(eligible, scores, -np.inf)
 
     ordered = _mix(scores, seen, eligible, codes, limit, course.new_item_ratio)
-    ids = [candidates.atom_ids[rows[i]] for i in ordered]
-    atoms = LearningAtom.objects.select_related("published_revision").in_bulk(ids)
     return [
         NextItem(
-            atom=atoms[uuid.UUID(atom_id)],
+            atom_id=uuid.UUID(candidates.atom_ids[rows[i]]),
+            revision_id=candidates.revision_ids[rows[i]],
             reason=_reason(
                 overdue[i], seen[i], mastery[i], course, concept_of_code[codes[i]] in prerequisites
             ),
             score=round(float(scores[i]), 4),
         )
-        for i, atom_id in zip(ordered, ids, strict=True)
+        for i in ordered
     ]
 
 

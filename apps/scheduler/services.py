@@ -15,6 +15,8 @@ from functools import lru_cache
 from django.db import transaction
 from django.utils import timezone as django_timezone
 
+from apps.core.bulk import rows_update
+
 from .algorithms.bkt import BKTParams, bkt_update
 from .algorithms.calendar_days import DEFAULT_DAY_START_HOUR
 from .algorithms.fsrs_adapter import fsrs_review, fsrs_state_from_sm2, quality_to_fsrs_rating
@@ -344,4 +346,4 @@ def concept_states_update(*, learner, observations: list[tuple]) -> None:
     new = [r for r in rows.values() if r.pk is None]
     old = [r for r in rows.values() if r.pk is not None]
     LearnerConceptState.objects.bulk_create(new)
-    LearnerConceptState.objects.bulk_update(old, CONCEPT_STATE_UPDATED_FIELDS)
+    rows_update(LearnerConceptState, old, CONCEPT_STATE_UPDATED_FIELDS)

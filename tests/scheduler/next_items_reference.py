@@ -42,6 +42,10 @@ class NextItem:
     reason: str
     score: float
 
+    @property
+    def atom_id(self):
+        return self.atom.pk
+
 
 def _weights(course: Course) -> ScoreWeights:
     return ScoreWeights(

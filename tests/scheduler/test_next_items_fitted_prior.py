@@ -3,6 +3,7 @@ are chosen (the mastery gap and the prerequisite gate), not at the default 0.2."
 
 import pytest
 
+from apps.content.models import LearningAtom
 from apps.curriculum.services import concept_prerequisites_set
 from apps.scheduler.fitted import fitted_model_record
 from apps.scheduler.selectors import next_items
@@ -25,7 +26,8 @@ def gated_course():
 
 
 def offered(course) -> set[str]:
-    return {item.atom.title for item in next_items(learner=UserFactory(), course=course)}
+    ids = [item.atom_id for item in next_items(learner=UserFactory(), course=course)]
+    return set(LearningAtom.objects.filter(pk__in=ids).values_list("title", flat=True))
 
 
 def test_with_the_default_prior_the_advanced_concept_waits_for_its_prerequisite():

@@ -35,7 +35,7 @@ N_CONCEPTS, N_ATOMS = 4, 14
 
 
 def picks(items) -> list[tuple]:
-    return [(item.atom.pk, item.reason, item.score) for item in items]
+    return [(item.atom_id, item.reason, item.score) for item in items]
 
 
 def course_of_atoms():
@@ -142,14 +142,14 @@ def test_the_hot_path_agrees_on_the_atoms_answered_in_the_session(learner_client
     # Then neither offers them again, and they agree on everything else
     fast = next_items(**arguments)
     assert picks(fast) == picks(next_items_reference(**arguments))
-    assert not {atom.pk for atom in atoms[:2]} & {item.atom.pk for item in fast}
+    assert not {atom.pk for atom in atoms[:2]} & {item.atom_id for item in fast}
 
 
 # --- never stale -----------------------------------------------------------------------------
 
 
 def offered(learner, course) -> set:
-    return {item.atom.pk for item in next_items(learner=learner, course=course, limit=50)}
+    return {item.atom_id for item in next_items(learner=learner, course=course, limit=50)}
 
 
 def test_a_publish_shows_on_the_next_call(learner):
@@ -225,9 +225,10 @@ def test_the_version_changes_at_once_and_again_at_commit(django_capture_on_commi
 # --- performance -----------------------------------------------------------------------------
 
 # Warm: the session's answers, the learner's atom states (packed), their concept states, the
-# course's prerequisite graph, the chosen atoms with their revisions. Cold: plus the course's
-# candidates (once per process and version) and its BKT priors (cached for five minutes).
-NEXT_ITEMS_WARM_QUERIES = 5
+# course's prerequisite graph. Cold: plus the course's candidates (once per process and
+# version) and its BKT priors (cached for five minutes). The chosen atoms' renderings are the
+# endpoint's, kept per process by revision (test_next_items_renderings.py).
+NEXT_ITEMS_WARM_QUERIES = 4
 
 
 @pytest.mark.parametrize("n_atoms", [5, 30])
@@ -254,8 +255,8 @@ def test_atoms_are_matched_by_their_whole_uuid_even_when_the_first_halves_collid
         array = np.array(keys, dtype="S16")
         order = np.argsort(array, kind="stable")
         return hot.CourseCandidates(
-            atom_ids=[], keys_sorted=array[order], rows_sorted=order, irt_a=None, irt_b=None,
-            irt_c=None, concept_codes=None, concepts=[], other_links=(),
+            atom_ids=[], revision_ids=[], keys_sorted=array[order], rows_sorted=order,
+            irt_a=None, irt_b=None, irt_c=None, concept_codes=None, concepts=[], other_links=(),
         )  # fmt: skip
 
     colliding = [b"\x01" * 8 + bytes([n]) * 8 for n in (3, 1, 2)]

@@ -19,6 +19,7 @@ from django.utils import timezone
 from apps.content.atom_types import AtomValidationError, get_atom_type
 from apps.content.models import AtomStatus, LearningAtom
 from apps.content.selectors import revision_atom_snapshot
+from apps.core.bulk import rows_update
 from apps.core.storable import unstorable_text
 from apps.core.sync_port import rows_changed
 from apps.scheduler.models import LearnerAtomState
@@ -326,8 +327,8 @@ def _store_locked(learner, rows, atoms, now, outcomes, policies, concepts_of) ->
     to_create = [s for s in touched.values() if s.pk is None]
     to_update = [s for s in touched.values() if s.pk is not None]
     LearnerAtomState.objects.bulk_create(to_create)
-    LearnerAtomState.objects.bulk_update(
-        to_update, ["state", "due_at", "last_reviewed_at", "reviews", "lapses"]
+    rows_update(
+        LearnerAtomState, to_update, ["state", "due_at", "last_reviewed_at", "reviews", "lapses"]
     )
     concept_states_update(learner=learner, observations=observations)
     if rebuild:
