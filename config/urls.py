@@ -17,6 +17,7 @@ api_v1 = [
     path("", include("apps.content.urls")),
     path("", include("apps.learning.urls")),
     path("", include("apps.scheduler.urls")),
+    path("", include("apps.assessment.urls")),  # mock tests
 ]
 
 urlpatterns = [

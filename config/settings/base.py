@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "apps.content",
     "apps.learning",
     "apps.scheduler",
+    "apps.assessment",  # mock tests
     "django_celery_beat",
 ]
 # The migration app for the legacy v1 platform. At cutover it is switched off (then deleted):
@@ -316,6 +317,7 @@ CELERY_BEAT_SCHEDULE = {
         "task": "scheduler.course_models_evaluate_all",
         "schedule": crontab(hour=3, minute=30),
     },
+    "mock-tests-expire": {"task": "assessment.mock_tests_expire", "schedule": 60.0},
 }
 if LEGACY_SYNC_ENABLED:
     # Live sync with v1: pull new v1 rows, sweep the outbox, reconcile every night.
