@@ -484,6 +484,115 @@ def _api_transition(action: str, state: str, allowed: set[str]) -> Endpoint:
 API_ENDPOINTS += [_api_transition(*row) for row in TRANSITIONS]
 
 
+# --- mock tests (apps/assessment) -------------------------------------------------------------
+# Each caller starts and lists their own tests; the learner's test answers only to them (404).
+# Blueprints are edited in the admin by Authors and Publishers; Reviewers only read them.
+
+
+def _mock_test_blueprint(w):
+    from apps.assessment.models import MockTestBlueprint
+    from apps.assessment.services import SectionInput, mock_test_blueprint_save
+
+    w.atom  # noqa: B018 - the one item the blueprint draws
+    blueprint = MockTestBlueprint.objects.filter(course=w.course).first()
+    return blueprint or mock_test_blueprint_save(
+        blueprint=MockTestBlueprint(course=w.course, time_limit_minutes=30, pass_mark_percent=50),
+        sections=[SectionInput(1, concept=w.concept)],
+        by=None,
+    )
+
+
+def _learner_mock_test(w):
+    from apps.assessment.models import MockTest
+    from apps.assessment.services import mock_test_start
+
+    _mock_test_blueprint(w)
+    test = MockTest.objects.filter(learner=w.learner).first()
+    return test or mock_test_start(learner=w.learner, course=w.course)
+
+
+def _mock_test_answered(w) -> int:
+    return _learner_mock_test(w).items.filter(answered_at__isnull=False).count()
+
+
+def _mock_test_submitted_at(w):
+    from apps.assessment.models import MockTest
+
+    return MockTest.objects.values_list("submitted_at", flat=True).get(pk=_learner_mock_test(w).pk)
+
+
+def _mock_test_answer(w, c):
+    from uuid import uuid4
+
+    body = {"atom": str(w.atom.pk), "response": {"choice": 1}, "client_attempt_id": str(uuid4())}
+    return c.post(f"{MOCK_TESTS}{_learner_mock_test(w).pk}/answers/", body, format="json")
+
+
+def _mock_test_is_the_callers(w, role, response):
+    from apps.assessment.models import MockTest
+
+    assert MockTest.objects.get(pk=json_of(response)["id"]).learner == w.actor
+
+
+MOCK_TESTS = "/api/v1/mock-tests/"
+BLUEPRINTS_ADMIN = "/admin/assessment/mocktestblueprint/"
+API_ENDPOINTS += [
+    Endpoint(
+        f"GET {MOCK_TESTS}",
+        lambda w, c: c.get(MOCK_TESTS),
+        api(200),
+        given=_learner_mock_test,
+        check=_own_attempts_only(lambda body: body["count"]),
+    ),
+    Endpoint(
+        f"POST {MOCK_TESTS}",
+        lambda w, c: c.post(MOCK_TESTS, {"course": str(w.course.pk)}, format="json"),
+        api(201),
+        given=_mock_test_blueprint,
+        check=_mock_test_is_the_callers,
+    ),
+    Endpoint(
+        f"GET {MOCK_TESTS}{{learner's}}/",
+        lambda w, c: c.get(f"{MOCK_TESTS}{_learner_mock_test(w).pk}/"),
+        api(404, learner=200),
+    ),
+    Endpoint(
+        f"POST {MOCK_TESTS}{{learner's}}/answers/",
+        _mock_test_answer,
+        api(404, learner=201),
+        observe=_mock_test_answered,
+        changes_for=frozenset({"learner"}),
+    ),
+    Endpoint(
+        f"POST {MOCK_TESTS}{{learner's}}/submit/",
+        lambda w, c: c.post(f"{MOCK_TESTS}{_learner_mock_test(w).pk}/submit/"),
+        api(404, learner=200),
+        observe=_mock_test_submitted_at,
+        changes_for=frozenset({"learner"}),
+    ),
+    # the admin (browser rows): blueprints for Authors and Publishers, read by Reviewers
+    Endpoint(
+        f"GET {BLUEPRINTS_ADMIN}",
+        lambda w, c: c.get(BLUEPRINTS_ADMIN),
+        admin(200, migration_staff=403),
+        browser=True,
+        given=_mock_test_blueprint,
+    ),
+    Endpoint(
+        f"GET {BLUEPRINTS_ADMIN}{{id}}/change/",
+        lambda w, c: c.get(f"{BLUEPRINTS_ADMIN}{_mock_test_blueprint(w).pk}/change/"),
+        admin(200, migration_staff=403),
+        browser=True,
+    ),
+    Endpoint(
+        f"GET {BLUEPRINTS_ADMIN}add/",
+        lambda w, c: c.get(f"{BLUEPRINTS_ADMIN}add/"),
+        admin(200, reviewer=403, migration_staff=403),
+        browser=True,
+    ),
+]
+
+
 # --- admin: the atom workflow -----------------------------------------------------------------
 
 ATOMS_ADMIN = "/admin/content/learningatom/"
