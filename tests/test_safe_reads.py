@@ -49,20 +49,45 @@ def world(db):
     learner = UserFactory()
     session = study_session_start(learner=learner, course=course)
     placement = study_session_start(learner=learner, course=course, kind="placement")
+    StudyTask.objects.create(learner=learner, title="Revise the signs")  # for GET /tasks/
     attempts_ingest(learner=learner, inputs=[
         AttemptInput(uuid.uuid4(), atoms[0].pk, {"choice": 1}, 900, session.pk),
         AttemptInput(uuid.uuid4(), atoms[2].pk, {"value": True}, 700, placement.pk),
     ])  # fmt: skip
+    # a mock test whose time ran out, not yet marked: reading it must not mark it
+    mock_test = mock_test_expired(learner=learner, course=course, concept=concept)
     return {"course": course, "atom": atoms[0], "session": session, "placement": placement,
-            "learner": learner}  # fmt: skip
+            "learner": learner, "mock_test": mock_test}  # fmt: skip
+
+
+def mock_test_expired(*, learner, course, concept):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from apps.assessment.models import MockTestBlueprint
+    from apps.assessment.services import SectionInput, mock_test_blueprint_save, mock_test_start
+
+    mock_test_blueprint_save(
+        blueprint=MockTestBlueprint(course=course, time_limit_minutes=30, pass_mark_percent=50),
+        sections=[SectionInput(2, concept=concept)],
+        by=None,
+    )
+    started = timezone.now() - timedelta(hours=2)
+    return mock_test_start(learner=learner, course=course, now=started)
+
+
+MOCK_TEST_ROUTES = ("mock-test-detail", "mock-test-answer", "mock-test-submit")
 
 
 def url_for(name: str, parameters: tuple, world: dict) -> str:
     values = {
+        ("task-detail", "task_id"): uuid.uuid4(),  # PATCH only: a GET is a 405 whatever the id
         ("atom-detail", "pk"): world["atom"].pk,
         ("course-detail", "pk"): world["course"].pk,
         ("atom-transition", "atom_id"): world["atom"].pk,
         ("session-complete", "session_id"): world["session"].pk,
+        **{(name, "test_id"): world["mock_test"].pk for name in MOCK_TEST_ROUTES},
     }
     missing = [p for p in parameters if (name, p) not in values]
     assert not missing, f"fill the path parameters {missing} of route {name!r} in url_for"
@@ -109,6 +134,8 @@ def test_every_api_get_called_twice_writes_nothing(world, flags):
     changed = sorted(label for label in after if after[label] != before[label])
     assert not changed, f"GETs wrote to {changed}"
     # the reads that matter answered (a 404 or a 400 would prove nothing)
-    for route in ("me", "progress", "progress-statistics", "scheduler-next", "placement-next",
+    for route in ("me", "progress", "progress-statistics", "progress-forecast",
+                  "progress-retention", "task-list", "scheduler-next", "placement-next",
                   "course-list", "course-detail", "atom-list", "atom-detail"):  # fmt: skip
         assert answered[route] == 200, (route, answered)
+    assert answered["mock-test-list"] == answered["mock-test-detail"] == 200, answered
