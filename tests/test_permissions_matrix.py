@@ -22,14 +22,16 @@ from typing import Any
 import pytest
 from django.test import Client
 from django.urls import get_resolver
+from django.utils import timezone
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from apps.accounts.models import User
 from apps.accounts.roles import AUTHORS, MIGRATION_STAFF, PUBLISHERS, REVIEWERS
 from apps.content.models import AtomEditLock, AtomStatus, LearningAtom, ReviewComment
-from apps.learning.models import Attempt, StudySession
+from apps.learning.models import Attempt, StudySession, StudyTask
 from apps.learning.services.sessions import study_session_start
+from apps.scheduler.models import LearnerAtomState
 from tests.accounts.factories import PASSWORD, UserFactory
 from tests.content.factories import make_atom
 from tests.curriculum.factories import ConceptFactory, CourseFactory
@@ -140,6 +142,15 @@ class World:
     @cached_property
     def learner_attempt(self) -> Attempt:
         return AttemptFactory(learner=self.learner, atom=self.atom, session=self.session)
+
+    @cached_property
+    def learner_task(self) -> StudyTask:
+        return StudyTask.objects.create(learner=self.learner, title="Revise the signs")
+
+    @cached_property
+    def learner_due_state(self) -> LearnerAtomState:
+        due_now = timezone.now()
+        return LearnerAtomState.objects.create(learner=self.learner, atom=self.atom, due_at=due_now)
 
 
 @pytest.fixture
@@ -482,6 +493,68 @@ def _api_transition(action: str, state: str, allowed: set[str]) -> Endpoint:
 
 
 API_ENDPOINTS += [_api_transition(*row) for row in TRANSITIONS]
+
+
+# --- the due forecast, retention and study tasks (issue 20) ----------------------------------
+
+
+def _forecast_counts_own_atoms_only(w, role, response):
+    assert json_of(response)["total"] == (1 if role == "learner" else 0)
+
+
+def _own_tasks_only(w, role, response):
+    titles = [row["title"] for row in json_of(response)["results"]]
+    assert titles == (["Revise the signs"] if role == "learner" else [])
+
+
+def _learner_task_status(w) -> str:
+    return StudyTask.objects.values_list("status", flat=True).get(pk=w.learner_task.pk)
+
+
+STUDY_TASKS_ADMIN = "/admin/learning/studytask/"
+API_ENDPOINTS += [
+    Endpoint(
+        "GET /api/v1/progress/forecast/?course={published}",
+        lambda w, c: c.get("/api/v1/progress/forecast/", {"course": str(w.course.pk)}),
+        api(200),
+        given=lambda w: w.learner_due_state,
+        check=_forecast_counts_own_atoms_only,
+    ),
+    Endpoint(
+        "GET /api/v1/progress/forecast/?course={unpublished}",
+        lambda w, c: c.get("/api/v1/progress/forecast/", {"course": str(w.hidden_course.pk)}),
+        api(404),
+    ),
+    Endpoint(
+        "GET /api/v1/progress/retention/?course={published}",
+        lambda w, c: c.get("/api/v1/progress/retention/", {"course": str(w.course.pk)}),
+        api(200),
+        given=lambda w: w.learner_attempt,
+    ),
+    Endpoint(
+        "GET /api/v1/tasks/",
+        lambda w, c: c.get("/api/v1/tasks/"),
+        api(200),
+        given=lambda w: w.learner_task,
+        check=_own_tasks_only,
+    ),
+    Endpoint(
+        "PATCH /api/v1/tasks/{learner's}/",
+        lambda w, c: c.patch(
+            f"/api/v1/tasks/{w.learner_task.pk}/", {"status": "done"}, format="json"
+        ),
+        api(404, learner=200),  # superusers too: the API shows only the caller's tasks
+        observe=_learner_task_status,
+        changes_for=frozenset({"learner"}),
+    ),
+    Endpoint(
+        f"GET {STUDY_TASKS_ADMIN}",
+        lambda w, c: c.get(STUDY_TASKS_ADMIN),
+        admin(403, superuser=200),  # no role is granted learning.view_studytask
+        browser=True,
+        given=lambda w: w.learner_task,
+    ),
+]
 
 
 # --- mock tests (apps/assessment) -------------------------------------------------------------

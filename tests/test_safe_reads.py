@@ -13,6 +13,7 @@ from django.apps import apps
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from rest_framework.test import APIClient
 
+from apps.learning.models import StudyTask
 from apps.learning.services.attempts import AttemptInput, attempts_ingest
 from apps.learning.services.sessions import study_session_start
 from tests.accounts.factories import UserFactory
@@ -49,6 +50,7 @@ def world(db):
     learner = UserFactory()
     session = study_session_start(learner=learner, course=course)
     placement = study_session_start(learner=learner, course=course, kind="placement")
+    StudyTask.objects.create(learner=learner, title="Revise the signs")  # for GET /tasks/
     attempts_ingest(learner=learner, inputs=[
         AttemptInput(uuid.uuid4(), atoms[0].pk, {"choice": 1}, 900, session.pk),
         AttemptInput(uuid.uuid4(), atoms[2].pk, {"value": True}, 700, placement.pk),
@@ -81,6 +83,7 @@ MOCK_TEST_ROUTES = ("mock-test-detail", "mock-test-answer", "mock-test-submit")
 
 def url_for(name: str, parameters: tuple, world: dict) -> str:
     values = {
+        ("task-detail", "task_id"): uuid.uuid4(),  # PATCH only: a GET is a 405 whatever the id
         ("atom-detail", "pk"): world["atom"].pk,
         ("course-detail", "pk"): world["course"].pk,
         ("atom-transition", "atom_id"): world["atom"].pk,
@@ -94,6 +97,8 @@ def url_for(name: str, parameters: tuple, world: dict) -> str:
         "scheduler-next": f"?course={world['course'].pk}&limit=20",
         "placement-next": f"?session={world['placement'].pk}",
         "atom-list": f"?course={world['course'].pk}",
+        "progress-forecast": f"?course={world['course'].pk}&days=30",
+        "progress-retention": f"?course={world['course'].pk}&months=12",
     }
     return path + query.get(name.split(":")[-1], "")
 
@@ -132,7 +137,8 @@ def test_every_api_get_called_twice_writes_nothing(world, flags):
     changed = sorted(label for label in after if after[label] != before[label])
     assert not changed, f"GETs wrote to {changed}"
     # the reads that matter answered (a 404 or a 400 would prove nothing)
-    for route in ("me", "progress", "progress-statistics", "scheduler-next", "placement-next",
+    for route in ("me", "progress", "progress-statistics", "progress-forecast",
+                  "progress-retention", "task-list", "scheduler-next", "placement-next",
                   "course-list", "course-detail", "atom-list", "atom-detail"):  # fmt: skip
         assert answered[route] == 200, (route, answered)
     assert answered["mock-test-list"] == answered["mock-test-detail"] == 200, answered

@@ -3,7 +3,14 @@ from django.core.exceptions import ValidationError
 
 from apps.core.admin import ReadOnlyAdmin
 
-from .models import Attempt, LearnerDayRollup, ProgressSnapshot, StudySession, XPEvent
+from .models import (
+    Attempt,
+    LearnerDayRollup,
+    ProgressSnapshot,
+    StudySession,
+    StudyTask,
+    XPEvent,
+)
 from .services.progress import progress_restore
 
 
@@ -30,6 +37,18 @@ class XPEventAdmin(ReadOnlyAdmin):
     list_filter = ("reason",)
     search_fields = ("learner__email",)
     list_select_related = ("learner",)
+
+
+@admin.register(StudyTask)
+class StudyTaskAdmin(ReadOnlyAdmin):
+    """Learners' planner tasks (migrated from v1). Read-only: a task is its learner's to mark
+    done or dismiss (PATCH /api/v1/tasks/{id}/); staff need ``learning.view_studytask``."""
+
+    list_display = ("title", "learner", "course", "due_at", "priority", "status", "origin")
+    list_filter = ("status", "origin", "priority")
+    search_fields = ("title", "course", "learner__email", "legacy_key")
+    list_select_related = ("learner",)
+    date_hierarchy = "due_at"
 
 
 @admin.register(LearnerDayRollup)

@@ -3,6 +3,7 @@ from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema, extend_schema_serializer
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.generics import ListAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -13,11 +14,22 @@ from apps.core.serializer_fields import StrictBooleanField
 from apps.core.sync_port import progress_read
 from apps.curriculum.models import Course
 
-from .models import Attempt, SessionKind, StudySession
-from .selectors import learner_progress, learner_statistics
+from .mastery import STATUSES as MASTERY_STATUSES
+from .models import Attempt, SessionKind, StudySession, StudyTask
+from .selectors import (
+    FORECAST_MAX_DAYS,
+    RETENTION_MAX_MONTHS,
+    learner_concept_mastery,
+    learner_due_forecast,
+    learner_progress,
+    learner_retention,
+    learner_statistics,
+    learner_tasks,
+)
 from .services.attempts import AttemptInput, attempts_ingest
 from .services.progress import progress_reset
 from .services.sessions import study_session_complete, study_session_start
+from .services.tasks import KNOWN_STATUSES, SETTABLE_STATUSES, study_task_status_set
 
 
 @extend_schema_serializer(component_name="GradedAttempt")
@@ -263,6 +275,22 @@ class StreakSerializer(serializers.Serializer):
     timezone = serializers.CharField()
 
 
+@extend_schema_serializer(component_name="ConceptMastery")
+class ConceptMasterySerializer(serializers.Serializer):
+    """One concept of the learner's courses as the scheduler sees it (apps/learning/mastery.py)."""
+
+    concept = serializers.UUIDField()
+    text = serializers.CharField()
+    course = serializers.UUIDField()
+    p_known = serializers.FloatField(help_text="BKT's P(known), 0..1.")
+    assessed = serializers.BooleanField(
+        help_text="False: not practised yet, p_known is the scheduler's starting prior."
+    )
+    status = serializers.ChoiceField(choices=MASTERY_STATUSES)
+    mastery_threshold = serializers.FloatField(help_text="The course's: mastered at or above.")
+    unmastered_prerequisites = serializers.ListField(child=serializers.UUIDField())
+
+
 @extend_schema_serializer(component_name="Progress")
 class ProgressSerializer(serializers.Serializer):
     attempts = serializers.IntegerField()
@@ -275,6 +303,7 @@ class ProgressSerializer(serializers.Serializer):
     atoms_studied = serializers.IntegerField()
     atoms_due = serializers.IntegerField()
     streak = StreakSerializer()
+    concepts = ConceptMasterySerializer(many=True)
 
 
 class AccuracySerializer(serializers.Serializer):
@@ -295,7 +324,10 @@ class TypeStatisticsSerializer(AccuracySerializer):
 class ConceptStatisticsSerializer(AccuracySerializer):
     concept = serializers.UUIDField()
     text = serializers.CharField()
-    mastery = serializers.FloatField()
+    mastery = serializers.FloatField(
+        help_text="(correct + 1) / (attempts + 2), from accuracy; the scheduler's P(known) is "
+        "in concepts."
+    )
 
 
 class OverallStatisticsSerializer(AccuracySerializer):
@@ -308,6 +340,7 @@ class StatisticsSerializer(serializers.Serializer):
     by_day = DayStatisticsSerializer(many=True)
     by_atom_type = TypeStatisticsSerializer(many=True)
     by_concept = ConceptStatisticsSerializer(many=True)
+    concepts = ConceptMasterySerializer(many=True)
 
 
 @extend_schema_serializer(component_name="ProgressResetResult")
@@ -329,7 +362,9 @@ class ProgressView(APIView):
     def get(self, request):
         # During the migration the flags may serve this from v1 (and shadow-read v2).
         learner = request.user
-        return Response(progress_read(learner, v2_answer=lambda: learner_progress(learner)))
+        progress = progress_read(learner, v2_answer=lambda: learner_progress(learner))
+        # P(known) lives in v2's scheduler alone, whichever system serves the totals.
+        return Response({**progress, "concepts": learner_concept_mastery(learner)})
 
 
 @replica_reads
@@ -371,3 +406,149 @@ class ProgressResetView(APIView):
                 "restorable": True,
             }
         )
+
+
+def _published_course(course_id) -> Course:
+    return get_object_or_404(Course, pk=course_id, is_published=True)
+
+
+@extend_schema_serializer(component_name="DueForecastDay")
+class DueForecastDaySerializer(serializers.Serializer):
+    date = serializers.DateField()
+    due = serializers.IntegerField()
+
+
+@extend_schema_serializer(component_name="Recall")
+class RecallSerializer(serializers.Serializer):
+    reviews = serializers.IntegerField()
+    recalled = serializers.IntegerField()
+    retention = serializers.FloatField(allow_null=True, help_text="recalled / reviews.")
+
+
+@extend_schema_serializer(component_name="RetentionMonth")
+class RetentionMonthSerializer(RecallSerializer):
+    month = serializers.CharField(help_text="YYYY-MM of the caller's calendar.")
+
+
+@replica_reads
+class ProgressForecastView(APIView):
+    """Atoms due per day of the caller's calendar (their time zone, days starting at
+    SCHEDULER_DAY_START_HOUR), today first; overdue atoms count on today."""
+
+    @extend_schema_serializer(component_name="DueForecastQuery")
+    class QuerySerializer(serializers.Serializer):
+        course = serializers.UUIDField()
+        days = serializers.IntegerField(min_value=1, max_value=FORECAST_MAX_DAYS, default=30)
+
+    @extend_schema_serializer(component_name="DueForecast")
+    class OutputSerializer(serializers.Serializer):
+        course = serializers.UUIDField()
+        timezone = serializers.CharField()
+        day_start_hour = serializers.IntegerField()
+        today = serializers.DateField()
+        total = serializers.IntegerField(help_text="The days' sum: atoms due in the window.")
+        overdue = serializers.IntegerField(help_text="Already due now (counted on today).")
+        days = DueForecastDaySerializer(many=True)
+
+    @extend_schema(
+        summary="Atoms due per day of the caller's calendar",
+        tags=["progress"],
+        parameters=[QuerySerializer],
+        responses={200: OutputSerializer, 404: error_response("No such published course.")},
+    )
+    def get(self, request):
+        query = self.QuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        params = query.validated_data
+        course = _published_course(params["course"])
+        return Response(learner_due_forecast(request.user, course, days=params["days"]))
+
+
+@replica_reads
+class ProgressRetentionView(APIView):
+    """True retention per month: the share of the caller's reviews (answers on an atom first
+    answered on an earlier day) that were correct, against the course's desired retention."""
+
+    @extend_schema_serializer(component_name="RetentionQuery")
+    class QuerySerializer(serializers.Serializer):
+        course = serializers.UUIDField()
+        months = serializers.IntegerField(min_value=1, max_value=RETENTION_MAX_MONTHS, default=12)
+
+    @extend_schema_serializer(component_name="Retention")
+    class OutputSerializer(serializers.Serializer):
+        course = serializers.UUIDField()
+        timezone = serializers.CharField()
+        day_start_hour = serializers.IntegerField()
+        target_retention = serializers.FloatField(help_text="The course's desired retention.")
+        algorithm = serializers.CharField()
+        overall = RecallSerializer()
+        months = RetentionMonthSerializer(many=True)
+
+    @extend_schema(
+        summary="The caller's true retention per month against the course's target",
+        tags=["progress"],
+        parameters=[QuerySerializer],
+        responses={200: OutputSerializer, 404: error_response("No such published course.")},
+    )
+    def get(self, request):
+        query = self.QuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        params = query.validated_data
+        course = _published_course(params["course"])
+        return Response(learner_retention(request.user, course, months=params["months"]))
+
+
+@extend_schema_serializer(component_name="StudyTask")
+class StudyTaskSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = StudyTask
+        fields = ("id", "title", "course", "due_at", "priority", "status", "signals", "created_at")
+
+
+class StudyTaskListView(ListAPIView):
+    """The caller's study tasks (v1's planner, migrated), soonest due first."""
+
+    serializer_class = StudyTaskSerializer
+
+    @extend_schema_serializer(component_name="StudyTaskQuery")
+    class QuerySerializer(serializers.Serializer):
+        status = serializers.ChoiceField(choices=KNOWN_STATUSES, required=False)
+
+    @extend_schema(
+        summary="The caller's study tasks",
+        tags=["tasks"],
+        parameters=[QuerySerializer],
+    )
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # the schema's generation: no caller
+            return StudyTask.objects.none()
+        query = self.QuerySerializer(data=self.request.query_params)
+        query.is_valid(raise_exception=True)
+        return learner_tasks(self.request.user, status=query.validated_data.get("status"))
+
+
+class StudyTaskView(APIView):
+    @extend_schema_serializer(component_name="StudyTaskUpdate")
+    class InputSerializer(serializers.Serializer):
+        status = serializers.ChoiceField(choices=SETTABLE_STATUSES)
+
+    @extend_schema(
+        summary="Mark one of the caller's study tasks done or dismissed",
+        tags=["tasks"],
+        request=InputSerializer,
+        responses={
+            200: StudyTaskSerializer,
+            404: error_response("No study task of yours with this id."),
+        },
+    )
+    def patch(self, request, task_id):
+        task = get_object_or_404(StudyTask, pk=task_id, learner=request.user)
+        payload = self.InputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        task = study_task_status_set(
+            task=task, status=payload.validated_data["status"], by=request.user
+        )
+        return Response(StudyTaskSerializer(task).data)

@@ -6,17 +6,46 @@ rollup's days be in another time zone than the learner's (the learner moved, and
 not rebuilt yet), the same figures are computed from the attempt log instead."""
 
 from collections import defaultdict
+from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
-from django.db.models import CharField, Count, DateField, Q, Sum, UUIDField, Value
+import numpy as np
+from django.conf import settings
+from django.db.models import (
+    CharField,
+    Count,
+    DateField,
+    F,
+    FloatField,
+    Min,
+    OuterRef,
+    Q,
+    Subquery,
+    Sum,
+    UUIDField,
+    Value,
+)
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from apps.content.models import LearningAtom
-from apps.scheduler.models import LearnerAtomState
+from apps.curriculum.models import Concept, ConceptPrerequisite, Course
+from apps.scheduler.algorithms.calendar_days import local_day
+from apps.scheduler.bkt_fitting import bkt_priors_for_course
+from apps.scheduler.candidates import course_candidates, learner_state_arrays
+from apps.scheduler.models import LearnerAtomState, LearnerConceptState
 
-from .models import Attempt, LearnerAtomRollup, LearnerDayRollup, StudySession, XPEvent
+from .mastery import concept_status
+from .models import (
+    Attempt,
+    LearnerAtomRollup,
+    LearnerDayRollup,
+    StudySession,
+    StudyTask,
+    XPEvent,
+)
 from .streaks import streak_lengths
+from .study_calendar import due_per_day, retention_by_month
 
 RECENT_PRACTICE_DATES = 60
 
@@ -148,7 +177,7 @@ def learner_statistics(learner) -> dict:
     rollup = _rollup(learner, atoms=True)
     if rollup is None:
         return learner_statistics_from_attempts(learner)
-    return _statistics(*rollup)
+    return _statistics(*rollup, mastery=learner_concept_mastery(learner))
 
 
 def learner_statistics_from_attempts(learner) -> dict:
@@ -173,12 +202,15 @@ def learner_statistics_from_attempts(learner) -> dict:
     return _statistics(
         [(day, t.attempts, t.correct, t.time_ms) for day, t in days.items()],
         [(atom_id, t.attempts, t.correct, t.time_ms) for atom_id, t in atoms.items()],
+        mastery=learner_concept_mastery(learner),
     )
 
 
-def _statistics(days: list[tuple], atoms: list[tuple]) -> dict:
+def _statistics(days: list[tuple], atoms: list[tuple], *, mastery: list[dict]) -> dict:
     """The statistics from (day, attempts, correct, time_ms) and (atom, attempts, correct,
-    time_ms) rows."""
+    time_ms) rows, and the learner's concept mastery (``learner_concept_mastery``): the
+    scheduler's P(known) of every concept of their courses, practised or not, where
+    ``by_concept`` estimates mastery from the accuracy of the concepts practised."""
     atom_ids = {atom_id for atom_id, *_ in atoms}
     atom_types = dict(LearningAtom.objects.filter(pk__in=atom_ids).values_list("pk", "atom_type"))
     concepts_of: dict = defaultdict(list)
@@ -222,6 +254,7 @@ def _statistics(days: list[tuple], atoms: list[tuple]) -> dict:
                 by_concept.items(), key=lambda i: (concept_text[i[0]], str(i[0]))
             )
         ],
+        "concepts": mastery,
     }
 
 
@@ -273,3 +306,187 @@ def practice_dates_by_learner(learner_ids) -> dict:
         for learner_id, day in cursor.fetchall():
             days[learner_id].append(day)
     return days
+
+
+# --- mastery, the due forecast, true retention, study tasks ----------------------------------
+
+
+def learner_concept_mastery(learner) -> list[dict]:
+    """Every concept of the learner's courses with the scheduler's P(known) and its status
+    (apps/learning/mastery.py), ordered by course and text.
+
+    The learner's courses are the published ones in which the scheduler holds a live concept
+    state of theirs (they practised there, or a placement seeded it); a learner with none has
+    no concepts to report. A concept without a state yet (``assessed`` false) has the P(known)
+    the scheduler starts it at, its fitted prior, as next items assumes when it gates new
+    material. One query (the concepts with the learner's P(known), and the prerequisite links,
+    as one UNION), plus a cache read of each course's priors."""
+    states = LearnerConceptState.objects.filter(learner=learner, archived_in__isnull=True)
+    courses = states.order_by().values("concept__course_id")
+    own_p_known = states.filter(concept=OuterRef("pk")).order_by().values("p_known")[:1]
+    concepts = (
+        Concept.objects.filter(course__in=courses, course__is_published=True)
+        .annotate(
+            p_known=Subquery(own_p_known, output_field=FloatField()),
+            prerequisite=Value(None, output_field=UUIDField()),
+        )
+        .values_list(
+            "pk", "course_id", "course__mastery_threshold", "text", "p_known", "prerequisite"
+        )
+        .order_by()
+    )
+    links = (
+        ConceptPrerequisite.objects.filter(
+            concept__course__in=courses, concept__course__is_published=True
+        )
+        .annotate(
+            no_threshold=Value(None, output_field=FloatField()),
+            no_text=Value("", output_field=CharField()),
+            no_p_known=Value(None, output_field=FloatField()),
+        )
+        .values_list(
+            "concept_id",
+            "concept__course_id",
+            "no_threshold",
+            "no_text",
+            "no_p_known",
+            "prerequisite_id",
+        )
+        .order_by()
+    )
+    nodes: dict = {}
+    prerequisites: dict = defaultdict(list)
+    for concept_id, course_id, threshold, text, p_known, prerequisite in concepts.union(
+        links, all=True
+    ):
+        if prerequisite is not None:
+            prerequisites[concept_id].append(prerequisite)
+        else:
+            nodes[concept_id] = (course_id, threshold, text, p_known)
+
+    priors = {course_id: bkt_priors_for_course(course_id) for course_id, *_ in nodes.values()}
+    knowledge = {}
+    for concept_id, (course_id, _, _, p_known) in nodes.items():
+        fitted, fallback = priors[course_id]
+        knowledge[concept_id] = (
+            p_known if p_known is not None else fitted.get(str(concept_id), fallback)
+        )
+        for prerequisite in prerequisites[concept_id]:  # never another course's, but be safe
+            knowledge.setdefault(prerequisite, fitted.get(str(prerequisite), fallback))
+    result = []
+    for concept_id, (course_id, threshold, text, p_known) in nodes.items():
+        status, unmastered = concept_status(
+            knowledge[concept_id], prerequisites[concept_id], knowledge, threshold
+        )
+        result.append(
+            {
+                "concept": str(concept_id),
+                "text": text,
+                "course": str(course_id),
+                "p_known": round(knowledge[concept_id], 4),
+                "assessed": p_known is not None,
+                "status": status,
+                "mastery_threshold": threshold,
+                "unmastered_prerequisites": sorted(str(p) for p in unmastered),
+            }
+        )
+    result.sort(key=lambda row: (row["course"], row["text"], row["concept"]))
+    return result
+
+
+FORECAST_MAX_DAYS = 365
+
+
+def learner_due_forecast(learner, course: Course, *, days: int, now: datetime | None = None):
+    """How many of the course's atoms fall due on each of the learner's next ``days`` days
+    (their time zone; days start at ``SCHEDULER_DAY_START_HOUR``), today first; overdue atoms
+    count on today. The atoms are next items' candidates (published, unarchived, linked live
+    to the course) that the learner has a live scheduler state for, so the days add up to the
+    atoms next items would call due within the window. Two reads: the course's candidates
+    (kept per process) and the learner's due times (one query)."""
+    now = now or timezone.now()
+    hour = settings.SCHEDULER_DAY_START_HOUR
+    today = local_day(now, learner.timezone, hour)
+    keys, due, _reviews = learner_state_arrays(learner.pk)
+    in_course = course_candidates(course.pk).rows_of(keys) >= 0
+    due = due[in_course & ~np.isnan(due)]
+    counts = due_per_day(
+        due, today=today, days=days, timezone=learner.timezone, day_start_hour=hour
+    )
+    return {
+        "course": str(course.pk),
+        "timezone": learner.timezone,
+        "day_start_hour": hour,
+        "today": today.isoformat(),
+        "total": sum(counts),
+        "overdue": int((due <= now.timestamp()).sum()),
+        "days": [
+            {"date": date.fromordinal(today.toordinal() + n).isoformat(), "due": count}
+            for n, count in enumerate(counts)
+        ],
+    }
+
+
+RETENTION_MAX_MONTHS = 120
+
+
+def learner_retention(learner, course: Course, *, months: int, now: datetime | None = None):
+    """The learner's true retention in the course per month, the last ``months`` months of
+    their calendar (this one included): the share of their reviews they recalled
+    (apps/learning/study_calendar.py: retention_by_month says what a review is), next to the
+    course's target, ``desired_retention``: the recall probability its reviews are scheduled
+    for (FSRS; half-life regression schedules for it too). Live attempts on atoms linked live
+    to the course. Two queries: the first answer on each atom, and the window's answers."""
+    now = now or timezone.now()
+    hour = settings.SCHEDULER_DAY_START_HOUR
+    zone = learner.timezone
+    today = local_day(now, zone, hour)
+    first_month = _month_add(today.replace(day=1), -(months - 1))
+    window_start = datetime.combine(first_month, time(hour), tzinfo=ZoneInfo(zone))
+    links = LearningAtom.live_concepts.through.objects.filter(concept__course=course)
+    answers = _live_attempts(learner).filter(atom__in=links.values("learningatom_id"))
+    first_answered = dict(
+        answers.order_by()
+        .values("atom_id")
+        .annotate(first=Min("answered_at"))
+        .values_list("atom_id", "first")
+    )
+    in_window = (
+        answers.filter(answered_at__gte=window_start)
+        .order_by("answered_at")
+        .values_list("atom_id", "answered_at", "correct")
+    )
+    tallies = retention_by_month(in_window, first_answered, timezone=zone, day_start_hour=hour)
+    rows, month = [], first_month
+    while month <= today:
+        reviews, recalled = tallies.get((month.year, month.month), (0, 0))
+        rows.append({"month": f"{month:%Y-%m}", **_recall(reviews, recalled)})
+        month = _month_add(month, 1)
+    return {
+        "course": str(course.pk),
+        "timezone": zone,
+        "day_start_hour": hour,
+        "target_retention": course.desired_retention,
+        "algorithm": course.default_algorithm,
+        "overall": _recall(
+            sum(row["reviews"] for row in rows), sum(row["recalled"] for row in rows)
+        ),
+        "months": rows,
+    }
+
+
+def _recall(reviews: int, recalled: int) -> dict:
+    return {"reviews": reviews, "recalled": recalled, "retention": _accuracy(recalled, reviews)}
+
+
+def _month_add(first_of_month: date, months: int) -> date:
+    index = first_of_month.year * 12 + first_of_month.month - 1 + months
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def learner_tasks(learner, *, status: str | None = None):
+    """The learner's study tasks, soonest due first (undated ones last)."""
+    tasks = StudyTask.objects.filter(learner=learner)
+    if status:
+        tasks = tasks.filter(status=status)
+    return tasks.order_by(F("due_at").asc(nulls_last=True), "title", "id")

@@ -14,4 +14,8 @@ urlpatterns = [
     path("progress/", api.ProgressView.as_view(), name="progress"),
     path("progress/statistics/", api.ProgressStatisticsView.as_view(), name="progress-statistics"),
     path("progress/reset/", api.ProgressResetView.as_view(), name="progress-reset"),
+    path("progress/forecast/", api.ProgressForecastView.as_view(), name="progress-forecast"),
+    path("progress/retention/", api.ProgressRetentionView.as_view(), name="progress-retention"),
+    path("tasks/", api.StudyTaskListView.as_view(), name="task-list"),
+    path("tasks/<uuid:task_id>/", api.StudyTaskView.as_view(), name="task-detail"),
 ]

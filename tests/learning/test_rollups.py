@@ -215,8 +215,10 @@ def test_statistics_take_three_statements_whatever_the_history(learner_client, l
         counts.append(len(queries))
         # None of them reads the attempt log
         assert not any('"learning_attempt"' in q["sql"] for q in queries.captured_queries)
-    # the rollups (one UNION ALL), the atoms' types, their live concepts
-    assert counts == [3, 3]
+    # the rollups (one UNION ALL), the atoms' types, their live concepts, and the concept
+    # mastery (one UNION ALL of the courses' concepts with P(known) and their prerequisites;
+    # the course's BKT priors are in the cache since the answers)
+    assert counts == [4, 4]
 
 
 @pytest.mark.parametrize("rows", [1, 25])
