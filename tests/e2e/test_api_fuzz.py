@@ -174,9 +174,25 @@ def _world():
         courses=[str(course.pk), str(hidden_course.pk)],
         atoms=[(str(atom.pk), atom.atom_type) for atom in atoms],
         sessions=[str(session.pk) for session in (practice, placement, others)],
+        mock_tests=_mock_tests(course, concepts, learner),
     )
     yield learner
     REAL_IDS.clear()
+
+
+def _mock_tests(course, concepts, learner) -> list[str]:
+    """The learner's open mock test of the course (one item per concept) and another
+    learner's, so answers and submits get past the 404 into marking."""
+    from apps.assessment.models import MockTestBlueprint
+    from apps.assessment.services import SectionInput, mock_test_blueprint_save, mock_test_start
+
+    mock_test_blueprint_save(
+        blueprint=MockTestBlueprint(course=course, time_limit_minutes=30, pass_mark_percent=50),
+        sections=[SectionInput(1, concept=concept) for concept in concepts],
+        by=None,
+    )
+    takers = (learner, UserFactory())
+    return [str(mock_test_start(learner=taker, course=course).pk) for taker in takers]
 
 
 def _token_of(user) -> str:
@@ -242,6 +258,7 @@ def flatmap_path_parameters(context, path_parameters):
         "id": "courses" if "/courses/" in context.operation.path else "atoms",
         "atom_id": "atoms",
         "session_id": "sessions",
+        "test_id": "mock_tests",
     }
     strategy = st.just(path_parameters)
     for name in sorted(path_parameters.keys() & pools.keys()):
@@ -290,6 +307,12 @@ def flatmap_body(context, body):
     if path == "/api/v1/attempts/batch/":
         batch = st.lists(_attempt_rows(), min_size=1, max_size=5)
         return _mostly(batch.map(lambda rows: {**body, "attempts": rows}), st.just(body))
+    if path == "/api/v1/mock-tests/":
+        return _or_real(body, "course", "courses")
+    if path == "/api/v1/mock-tests/{test_id}/answers/":
+        # an answer to one of the world's atoms (some are the mock test's items)
+        rows = _attempt_rows().map(lambda row: {key: row[key] for key in ("atom", "response")})
+        return _mostly(rows.map(lambda row: {**body, **row}), st.just(body))
     return st.just(body)
 
 
