@@ -36,6 +36,7 @@ from schemathesis.specs.openapi.checks import (
 
 from apps.content.atom_types import atom_type_keys, get_atom_type
 from apps.content.models import AtomStatus
+from apps.learning.models import StudyTask
 from apps.learning.services.attempts import AttemptInput, attempts_ingest
 from apps.learning.services.sessions import study_session_start
 from config.wsgi import application
@@ -161,6 +162,9 @@ def _world():
     practice = study_session_start(learner=learner, course=course)
     placement = study_session_start(learner=learner, kind="placement", course=course)
     others = study_session_start(learner=UserFactory(), course=course)
+    # study tasks: the learner's to mark, and another learner's (a 404)
+    tasks = [StudyTask.objects.create(learner=owner, title=f"Task {n}")
+             for n, owner in enumerate((learner, learner, UserFactory()))]  # fmt: skip
     by_type = {atom.atom_type: atom for atom in atoms}
     attempts_ingest(
         learner=learner,
@@ -174,6 +178,7 @@ def _world():
         courses=[str(course.pk), str(hidden_course.pk)],
         atoms=[(str(atom.pk), atom.atom_type) for atom in atoms],
         sessions=[str(session.pk) for session in (practice, placement, others)],
+        tasks=[str(task.pk) for task in tasks],
         mock_tests=_mock_tests(course, concepts, learner),
     )
     yield learner
@@ -258,6 +263,7 @@ def flatmap_path_parameters(context, path_parameters):
         "id": "courses" if "/courses/" in context.operation.path else "atoms",
         "atom_id": "atoms",
         "session_id": "sessions",
+        "task_id": "tasks",
         "test_id": "mock_tests",
     }
     strategy = st.just(path_parameters)
