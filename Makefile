@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install browser run migrate demo test lint format worker beat serve-prod bench bench-load clean
+.PHONY: install browser run migrate demo test lint format worker beat pull-listener serve-prod bench bench-load clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -57,6 +57,12 @@ worker: install
 
 beat: install
 	DJANGO_SETTINGS_MODULE=$${DJANGO_SETTINGS_MODULE:-config.settings.dev} $(BIN)/celery -A config beat --loglevel INFO
+
+# The v1 pull on its own (README: "Live sync"): woken by v1's NOTIFY, so web traffic and other
+# tasks never hold it up. Run one; where the beat's pull tasks should run apart too, add a worker
+# of their own: celery -A config worker -Q $$LEGACY_PULL_QUEUE --concurrency 1.
+pull-listener: install
+	DJANGO_SETTINGS_MODULE=$${DJANGO_SETTINGS_MODULE:-config.settings.dev} $(BIN)/python manage.py legacy_pull_listen
 
 # Production-style server: production settings unless DJANGO_SETTINGS_MODULE says otherwise;
 # set DJANGO_SECRET_KEY, DJANGO_ALLOWED_HOSTS and the database variables (README: Production).

@@ -210,3 +210,29 @@ def test_the_notify_trigger_install_is_idempotent_and_postgresql_only(tmp_path):
     with pytest.raises(CommandError, match="points"):
         call_command("legacy_pull_notify_install", "--check")
     connections["legacy"].close()
+
+
+def test_pulled_attempts_are_in_the_rollups_as_a_rebuild_from_the_log_has_them(tmp_path):
+    from apps.learning.models import LearnerAtomRollup, LearnerDayRollup
+    from apps.learning.services.rollups import learner_rollups_rebuild
+
+    # given v1 attempts by two learners (the pull adds them to the rollups as it writes them)
+    synced_world(tmp_path)
+    learner, card = legacy_learner(), bit_card()
+    for _ in range(3):
+        v1_answer()
+    other = Attempt.objects.filter(origin=Origin.LEGACY).exclude(learner=learner).first().learner
+    v1_attempt_insert(user_id=int(other.legacy_key), bit_id=int(card.legacy_key[4:]))
+    report = legacy_pull_once()
+    assert report.pulled["attempts"] == 4
+
+    def rollups():
+        return (
+            sorted(LearnerDayRollup.objects.values_list("learner", "day", "attempts", "correct")),
+            sorted(LearnerAtomRollup.objects.values_list("learner", "atom", "attempts", "correct")),
+        )
+
+    # then they equal the rollups rebuilt from the attempt log
+    added = rollups()
+    learner_rollups_rebuild(learner_ids=[learner.pk, other.pk])
+    assert rollups() == added

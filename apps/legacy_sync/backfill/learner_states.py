@@ -10,16 +10,18 @@ keep it. Vectorised numpy would be faster; replaying through the scheduler's own
 guarantees the states are exactly what live reviews would have produced.
 """
 
+import uuid
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
-from django.db import connection
+from django.db import connection, transaction
 
 from apps.accounts.models import User
 from apps.content.models import AtomConceptWeight, LearningAtom
 from apps.core.models import Origin
 from apps.learning.models import Attempt
+from apps.learning.services.locks import learner_write_lock
 from apps.learning.services.rollups import learner_rollups_rebuild
 from apps.scheduler.algorithms.hlr import (
     hlr_cold_start_interval_days,
@@ -73,9 +75,10 @@ class LearnerStates(Entity):
     key_is_text = True
     depends_on = ("attempts", "json_attempts", "review_cards")
 
-    def __init__(self):
+    def __init__(self, *, rollups: bool = True):
         self._atoms: dict = {}
         self._bkt: dict = {}  # concept id text → the BKT parameters live updates would use
+        self._rollups = rollups  # rebuild the learners' rollups (False: the caller added them)
 
     def legacy_count(self) -> int:
         return User.objects.filter(origin=Origin.LEGACY).count()
@@ -221,7 +224,8 @@ class LearnerStates(Entity):
         )  # fmt: skip
         # The attempts stages write with COPY: the learners' rollups are rebuilt here, once
         # each, from their whole history (the live pull's catch-up comes through here too).
-        learner_rollups_rebuild(learner_ids=learner_ids)
+        if self._rollups:
+            learner_rollups_rebuild(learner_ids=learner_ids)
         return BatchOutcome(migrated_keys=learner_ids)
 
 
@@ -291,10 +295,12 @@ def attempt_history(learner_ids: list[str]) -> list[tuple]:
         return [_history_row(row) for row in cursor.fetchall()]
 
 
-def learner_states_catch_up(released: list[str]) -> None:
+def learner_states_catch_up(released: list[str], *, rollups: bool = True) -> None:
     """After quarantine retries (``released`` holds ``entity:key`` of rows that migrated):
     learners they migrated get states from their history, and learners who got attempts
-    back have the states those attempts touch replayed from their whole history.
+    back have the states those attempts touch replayed from their whole history. Their rollups
+    are rebuilt too, unless ``rollups`` is False (the live pull adds its attempts to them in
+    the attempts' own transaction).
 
     A v1 review card's state stays: it is v1's own schedule, not derived from attempts.
     """
@@ -312,14 +318,43 @@ def learner_states_catch_up(released: list[str]) -> None:
         .values_list("learner_id", "atom_id", "atom__concept_weights__concept_id")
         .distinct()
     )
-    for learner_id, atom_id, concept_id in touched:
-        learners.add(learner_id)
-        LearnerAtomState.objects.filter(
-            learner_id=learner_id, atom_id=atom_id, archived_in__isnull=True
-        ).exclude(origin=Origin.LEGACY).delete()
-        LearnerConceptState.objects.filter(
-            learner_id=learner_id, concept_id=concept_id, archived_in__isnull=True
-        ).delete()
-    stage, ids = LearnerStates(), sorted(str(pk) for pk in learners)
+    atom_pairs = {(str(learner), str(atom)) for learner, atom, _ in touched}
+    concept_pairs = {(str(learner), str(c)) for learner, _, c in touched if c is not None}
+    learners.update(learner for learner, _, _ in touched)
+    stage, ids = LearnerStates(rollups=rollups), sorted(str(pk) for pk in learners)
     for start in range(0, len(ids), LEARNERS_PER_PAGE):
-        stage.migrate([{"id": pk} for pk in ids[start : start + LEARNERS_PER_PAGE]])
+        page = ids[start : start + LEARNERS_PER_PAGE]
+        # Under the learners' write locks (taken in one global order), so an answer in v2
+        # meanwhile waits instead of finding the state gone and colliding with the replayed one.
+        with transaction.atomic():
+            for pk in page:
+                learner_write_lock(uuid.UUID(pk))
+            _touched_states_delete(set(page), atom_pairs, concept_pairs)
+            stage.migrate([{"id": pk} for pk in page])
+
+
+def _touched_states_delete(learners: set[str], atom_pairs: set, concept_pairs: set) -> None:
+    """Delete ``learners``' states on the (learner, atom) and (learner, concept) pairs: read in
+    one query per table, picked here, deleted by key (a delete and its lookup per attempt
+    were a sixth of a live pull's time, in the profile)."""
+    for model, field, all_pairs in (
+        (LearnerAtomState, "atom_id", atom_pairs),
+        (LearnerConceptState, "concept_id", concept_pairs),
+    ):
+        pairs = {(learner, other) for learner, other in all_pairs if learner in learners}
+        if not pairs:
+            continue
+        candidates = model.objects.filter(
+            learner_id__in={learner for learner, _ in pairs},
+            **{f"{field}__in": {other for _, other in pairs}},
+            archived_in__isnull=True,
+        )
+        if model is LearnerAtomState:  # v1's own review-card schedule stays
+            candidates = candidates.exclude(origin=Origin.LEGACY)
+        doomed = [
+            pk
+            for pk, learner, other in candidates.values_list("pk", "learner_id", field)
+            if (str(learner), str(other)) in pairs
+        ]
+        for chunk in range(0, len(doomed), 5_000):
+            model.objects.filter(pk__in=doomed[chunk : chunk + 5_000]).delete()

@@ -29,6 +29,8 @@ from apps.accounts.models import User
 from apps.core.models import Origin
 from apps.curriculum.models import Concept
 from apps.learning.models import Attempt, StudySession
+from apps.learning.services.locks import ROLLUP_SPACE, learner_lock_key
+from apps.learning.services.rollups import rollups_add
 
 from ..backfill.entity import BatchOutcome, Entity, Rejection
 from ..backfill.keys import as_utc, jsonable
@@ -114,7 +116,7 @@ def legacy_pull_once(
     report.completions = session_completions_pull()
     report.profiles = profile_changes_pull()
     if released:
-        learner_states_catch_up(released)
+        learner_states_catch_up(released, rollups=False)  # rows_migrate added them
     return report
 
 
@@ -216,11 +218,14 @@ def rows_unknown(name: str, rows: list[dict], entity: Entity) -> list[dict]:
 
 
 def rows_migrate(entity: Entity, rows: list[dict]) -> BatchOutcome:
-    """Migrate a batch in one transaction; on an IntegrityError, row by row."""
+    """Migrate a batch in one transaction; on an IntegrityError, row by row. Pulled attempts
+    are added to their learners' rollups in that transaction (so the catch-up after the pull
+    need not rebuild them from each learner's whole history)."""
     try:
         with transaction.atomic():
+            present = _attempts_present(entity, rows)
             outcome = entity.migrate(rows)
-            _outcome_store(entity, outcome)
+            _outcome_store(entity, outcome, present)
         return outcome
     except IntegrityError:
         pass
@@ -229,8 +234,9 @@ def rows_migrate(entity: Entity, rows: list[dict]) -> BatchOutcome:
         key = entity.key_of(row)
         try:
             with transaction.atomic():
+                present = _attempts_present(entity, [row])
                 outcome = entity.migrate([row])
-                _outcome_store(entity, outcome)
+                _outcome_store(entity, outcome, present)
         except IntegrityError as exc:
             outcome = BatchOutcome(
                 rejections=[Rejection(key, "integrity_error", str(exc)[:500], jsonable(row))]
@@ -242,9 +248,37 @@ def rows_migrate(entity: Entity, rows: list[dict]) -> BatchOutcome:
     return total
 
 
-def _outcome_store(entity: Entity, outcome: BatchOutcome) -> None:
+def _attempts_present(entity: Entity, rows: list[dict]) -> set[str]:
+    """The attempts of ``rows`` v2 already holds: migrate reports them as migrated again, and
+    they must not be counted twice (another puller, such as a session start's catch-up, may
+    have written them since rows_unknown looked)."""
+    if entity.name != "attempts":
+        return set()
+    return set(
+        Attempt.objects.filter(
+            origin=Origin.LEGACY, legacy_key__in=[entity.key_of(row) for row in rows]
+        ).values_list("legacy_key", flat=True)
+    )
+
+
+def _outcome_store(entity: Entity, outcome: BatchOutcome, present: set[str] = frozenset()) -> None:
     quarantine_store(entity.name, outcome.rejections)
     quarantine_release(entity.name, outcome.migrated_keys)
+    if entity.name == "attempts":  # the transaction's last writes, as rollups_add asks
+        _rollups_add([key for key in outcome.migrated_keys if key not in present])
+
+
+def _rollups_add(keys: list[str]) -> None:
+    """Add just-migrated attempts to their learners' rollups, learners in lock-key order (a
+    rebuild takes its exclusive locks in that order too)."""
+    by_learner: dict = {}
+    for attempt in Attempt.objects.filter(
+        origin=Origin.LEGACY, legacy_key__in=keys, archived_in__isnull=True
+    ).select_related("learner"):
+        by_learner.setdefault(attempt.learner_id, (attempt.learner, []))[1].append(attempt)
+    for learner_id in sorted(by_learner, key=lambda pk: learner_lock_key(pk, ROLLUP_SPACE)):
+        learner, attempts = by_learner[learner_id]
+        rollups_add(learner=learner, attempts=attempts)
 
 
 def session_completions_pull() -> int:
@@ -317,7 +351,7 @@ def learner_v1_session_catch_up(learner) -> set:
         if fresh:
             released += [f"{entity.name}:{k}" for k in rows_migrate(entity, fresh).migrated_keys]
     if any(item.startswith("attempts:") for item in released):
-        learner_states_catch_up(released)
+        learner_states_catch_up(released, rollups=False)  # rows_migrate added them
     keys = [str(row["id"]) for row in attempt_rows]
     return set(
         Attempt.objects.filter(origin=Origin.LEGACY, legacy_key__in=keys)
