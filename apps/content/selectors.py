@@ -2,6 +2,7 @@
 
 import hashlib
 import hmac
+import uuid
 from collections import OrderedDict
 
 from django.conf import settings
@@ -114,20 +115,21 @@ _views: OrderedDict = OrderedDict()  # revision id → rendering, media URLs as 
 
 
 def revisions_learner_views(revision_ids) -> dict[str, dict]:
-    """The learner-safe rendering of each revision, by the text of its id. A revision never
+    """The learner-safe rendering of each revision, by its id as given. A revision never
     changes, so its rendering is kept per process and only unseen ones are read (one query);
     media URLs are the storage's (relative for local media): absolutize per request."""
-    wanted = [str(r) for r in revision_ids]
-    missing = [r for r in wanted if r not in _views]
+    # Kept by UUID: callers give ids as text in the database's form (SQLite drops the dashes).
+    wanted = {r: r if isinstance(r, uuid.UUID) else uuid.UUID(str(r)) for r in revision_ids}
+    missing = [key for key in wanted.values() if key not in _views]
     if missing:
         for revision in AtomRevision.objects.filter(pk__in=missing).only("atom_id", "number",
                                                                            "snapshot"):  # fmt: skip
-            _views[str(revision.pk)] = revision_learner_view(revision)
+            _views[revision.pk] = revision_learner_view(revision)
     found = {}
-    for revision_id in wanted:
-        if revision_id in _views:
-            _views.move_to_end(revision_id)
-            found[revision_id] = _views[revision_id]
+    for given, key in wanted.items():
+        if key in _views:
+            _views.move_to_end(key)
+            found[str(given)] = _views[key]
     while len(_views) > _VIEWS_KEPT:
         _views.popitem(last=False)
     return found

@@ -95,19 +95,23 @@ def _course_tables(course_ids: set) -> dict:
     return tables
 
 
-def bkt_parameters_for_concepts(concept_ids) -> dict[str, BKTParams]:
+def bkt_parameters_for_concepts(concept_ids, course_of=None) -> dict[str, BKTParams]:
     """{concept id text: the BKT parameters its P(known) updates use}, for every concept given
     (unknown ids get the defaults): the concept's own fit in use, else its course's pooled prior
-    in use, else ``DEFAULT_BKT``."""
+    in use, else ``DEFAULT_BKT``. ``course_of`` ({concept id text: course id}) spares the
+    query of the concepts' courses when it covers them all."""
     from apps.curriculum.models import Concept
 
     wanted = {str(c) for c in concept_ids}
     if not wanted:
         return {}
-    course_of = {
-        str(pk): course_id
-        for pk, course_id in Concept.objects.filter(pk__in=wanted).values_list("pk", "course_id")
-    }
+    if course_of is None or not wanted <= course_of.keys():
+        course_of = {
+            str(pk): course_id
+            for pk, course_id in Concept.objects.filter(pk__in=wanted).values_list(
+                "pk", "course_id"
+            )
+        }
     tables = _course_tables(set(course_of.values()))
     found = {}
     for concept_id in wanted:

@@ -306,7 +306,7 @@ CONCEPT_STATE_UPDATED_FIELDS = [
 ]  # fmt: skip
 
 
-def concept_states_update(*, learner, observations: list[tuple]) -> None:
+def concept_states_update(*, learner, observations: list[tuple], course_of=None) -> None:
     """Apply (concept_id, correct, irt a, b, c[, answered_at]) observations in order.
 
     Per concept: BKT's P(known) with the concept's parameters (its own fit in use, else the
@@ -315,6 +315,8 @@ def concept_states_update(*, learner, observations: list[tuple]) -> None:
     standard error from the accumulated information), the answer counts, when it was last
     practised (the latest ``answered_at``; now when the caller gives none) and its half-life
     (``concept_half_life_days`` from the updated counts).
+
+    ``course_of`` ({concept id text: course id}), when the caller knows it, spares a query.
 
     Precondition: inside the attempt's transaction; rows are locked in concept order.
     """
@@ -327,7 +329,7 @@ def concept_states_update(*, learner, observations: list[tuple]) -> None:
         .filter(learner=learner, archived_in__isnull=True, concept_id__in=concept_ids)
         .order_by("concept_id")
     }
-    parameters = bkt_parameters_for_concepts(concept_ids)
+    parameters = bkt_parameters_for_concepts(concept_ids, course_of=course_of)
     now = django_timezone.now()
     for concept_id, correct, a, b, c, *answered_at in observations:
         bkt = parameters[str(concept_id)]

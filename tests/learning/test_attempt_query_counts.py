@@ -15,14 +15,15 @@ from tests.learning.helpers import ATTEMPTS_URL, BATCH_URL, WRONG_MCQ, attempt_p
 pytestmark = pytest.mark.django_db
 
 # A first answer creates the learner's atom and concept states (and reads the course's fitted
-# priors for the new concept state); a later one updates both. On PostgreSQL each request also
-# takes the learner's write lock (attempts are partitioned by month: it keeps client ids
-# unique across months), even a replay, which otherwise reads only the stored attempt.
+# priors for the new concept state, and the atom's grading context, which is then kept per
+# process); a later one updates both. On PostgreSQL each request also takes the learner's write
+# lock (attempts are partitioned by month: it keeps client ids unique across months), even a
+# replay, which otherwise reads only the stored attempt.
 LOCK = 1 if connection.vendor == "postgresql" else 0
 FIRST_ANSWER_STATEMENTS = 16 + LOCK
-NEXT_ANSWER_STATEMENTS = 14 + LOCK
+NEXT_ANSWER_STATEMENTS = 12 + LOCK
 REPLAY_STATEMENTS = 1 + LOCK * 3  # the lock, and its transaction's SAVEPOINT and RELEASE
-BATCH_STATEMENTS = 14 + LOCK
+BATCH_STATEMENTS = 12 + LOCK
 
 
 def statements(client, url, body) -> tuple[int, int]:

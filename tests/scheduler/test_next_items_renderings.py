@@ -67,4 +67,14 @@ def test_the_kept_renderings_are_bounded_least_recently_used_first(monkeypatch):
 
     assert set(views) == set(revisions)
     assert len(content_selectors._views) == 2  # the least recently used went first
-    assert list(content_selectors._views) == revisions[1:]
+    assert [str(key) for key in content_selectors._views] == revisions[1:]
+
+
+def test_ids_in_the_database_s_text_form_find_their_rendering():
+    atom = make_atom("true_false")
+    dashed = str(atom.published_revision_id)
+
+    views = content_selectors.revisions_learner_views([dashed.replace("-", ""), dashed])
+
+    assert views[dashed.replace("-", "")] == views[dashed]
+    assert views[dashed]["id"] == str(atom.pk)

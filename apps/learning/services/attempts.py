@@ -17,11 +17,11 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from apps.content.atom_types import AtomValidationError, get_atom_type
-from apps.content.models import AtomStatus, LearningAtom
 from apps.content.selectors import revision_atom_snapshot
 from apps.core.bulk import rows_update
 from apps.core.storable import unstorable_text
 from apps.core.sync_port import rows_changed
+from apps.curriculum.models import Course
 from apps.scheduler.models import LearnerAtomState
 from apps.scheduler.services import (
     atom_state_rebuild,
@@ -32,6 +32,7 @@ from apps.scheduler.services import (
 
 from ..models import Attempt, StudySession, XPEvent, XPReason
 from .client_clock import client_time_problem
+from .grading_context import grading_context
 from .locks import learner_write_lock
 from .rollups import rollups_add
 
@@ -123,15 +124,8 @@ def _ingest(learner, inputs: list[AttemptInput], now: datetime):
     }
     # Replays need neither atoms nor sessions (an all-replay request runs one statement).
     pending = [i for i in inputs if i.client_attempt_id not in existing]
-    atoms = {
-        a.pk: a
-        for a in LearningAtom.objects.filter(
-            pk__in={i.atom_id for i in pending}, published_revision__isnull=False
-        )
-        .exclude(status=AtomStatus.ARCHIVED)
-        .select_related("published_revision")
-    }
-    policies, concepts_of = _scheduling_context(atoms, learner)
+    atoms, links = grading_context({i.atom_id for i in pending})
+    context = _scheduling_context(links, learner)
     sessions = set(  # a session set aside by a reset takes no new answers
         StudySession.objects.filter(
             learner=learner,
@@ -159,16 +153,16 @@ def _ingest(learner, inputs: list[AttemptInput], now: datetime):
     if connection.vendor == "postgresql":
         # Under the learner's write lock no other request can store these ids meanwhile:
         # no savepoint, and no retry.
-        _store(learner, fresh, atoms, now, outcomes, policies, concepts_of, savepoint=False)
+        _store(learner, fresh, atoms, now, outcomes, context, savepoint=False)
         return _twins_settled(outcomes, twins, first_of)
     try:
-        _store(learner, fresh, atoms, now, outcomes, policies, concepts_of)
+        _store(learner, fresh, atoms, now, outcomes, context)
     except IntegrityError:
         # A concurrent request stored one of these ids first: redo row by row, letting the
         # unique constraint decide each one.
         for position, item in fresh:
             try:
-                _store(learner, [(position, item)], atoms, now, outcomes, policies, concepts_of)
+                _store(learner, [(position, item)], atoms, now, outcomes, context)
             except IntegrityError:
                 winner = Attempt.objects.get(
                     learner=learner, client_attempt_id=item.client_attempt_id
@@ -213,44 +207,48 @@ def _row_errors(item: AttemptInput, atoms: dict, sessions: set, now: datetime):
     return None
 
 
-def _scheduling_context(atoms: dict, learner) -> tuple[dict, dict]:
-    """Per atom: the scheduling policy of its course (for the learner's calendar), and its
-    live concepts."""
-    policies, concepts_of, of_course = {}, {}, {}
-    links = LearningAtom.live_concepts.through.objects.filter(learningatom_id__in=list(atoms))
-    for atom_id, concept_id, course_id, algorithm, retention, max_days in links.values_list(
-        "learningatom_id",
-        "concept_id",
-        "concept__course_id",
-        "concept__course__default_algorithm",
-        "concept__course__desired_retention",
-        "concept__course__maximum_interval_days",
-    ).order_by("learningatom_id", "concept_id"):
-        if atom_id not in policies:
-            if course_id not in of_course:
-                of_course[course_id] = course_scheduling_policy(
-                    course_id=course_id,
-                    algorithm=algorithm,
-                    desired_retention=retention,
-                    maximum_interval_days=max_days,
-                    timezone=learner.timezone,
-                )
-            policies[atom_id] = of_course[course_id]
-        concepts_of.setdefault(atom_id, []).append(concept_id)
-    return policies, concepts_of
+@dataclass(frozen=True)
+class _SchedulingContext:
+    policies: dict  # atom id → its course's scheduling policy
+    concepts_of: dict  # atom id → its live concept ids
+    course_of: dict  # concept id text → its course id
 
 
-def _store(
-    learner, rows, atoms, now, outcomes, policies, concepts_of, savepoint=True
-) -> list[Attempt]:
+def _scheduling_context(links: dict, learner) -> _SchedulingContext:
+    """Per atom: the scheduling policy of its course (for the learner's calendar) and its live
+    concepts; and each concept's course. Policies are read fresh: the course admin edits them
+    in place (one narrow query)."""
+    course_ids = {course_id for atom_links in links.values() for _, course_id in atom_links}
+    of_course = {
+        course_id: course_scheduling_policy(
+            course_id=course_id,
+            algorithm=algorithm,
+            desired_retention=retention,
+            maximum_interval_days=max_days,
+            timezone=learner.timezone,
+        )
+        for course_id, algorithm, retention, max_days in Course.objects.filter(
+            pk__in=course_ids
+        ).values_list("pk", "default_algorithm", "desired_retention", "maximum_interval_days")
+    }
+    policies, concepts_of, course_of = {}, {}, {}
+    for atom_id, atom_links in links.items():
+        if atom_links:  # the first concept's course, as before: links come in concept order
+            policies[atom_id] = of_course[atom_links[0][1]]
+        concepts_of[atom_id] = [concept_id for concept_id, _ in atom_links]
+        course_of |= {str(concept_id): course_id for concept_id, course_id in atom_links}
+    return _SchedulingContext(policies, concepts_of, course_of)
+
+
+def _store(learner, rows, atoms, now, outcomes, context, savepoint=True) -> list[Attempt]:
     """Grade ``rows`` (already in answer order) and store them in one transaction."""
     if not rows:
         return []
     with transaction.atomic(savepoint=savepoint):
-        return _store_locked(learner, rows, atoms, now, outcomes, policies, concepts_of)
+        return _store_locked(learner, rows, atoms, now, outcomes, context)
 
 
-def _store_locked(learner, rows, atoms, now, outcomes, policies, concepts_of) -> list[Attempt]:
+def _store_locked(learner, rows, atoms, now, outcomes, context) -> list[Attempt]:
     """Precondition: inside a transaction. Locks the learner's states for these atoms (in pk
     order) so concurrent answers on one atom apply one after the other, not over each other."""
     states = {
@@ -277,10 +275,10 @@ def _store_locked(learner, rows, atoms, now, outcomes, policies, concepts_of) ->
         state = touched.get(atom.pk) or states.get(atom.pk)
         if state and state.last_reviewed_at and answered_at < state.last_reviewed_at:
             rebuild.add(atom.pk)  # arrived late: replay the atom's history after storing
-        plan = review_plan(state, quality, answered_at, policies.get(atom.pk))
+        plan = review_plan(state, quality, answered_at, context.policies.get(atom.pk))
         observations += [
             (concept_id, result.correct, atom.irt_a, atom.irt_b, atom.irt_c, answered_at)
-            for concept_id in concepts_of.get(atom.pk, [])
+            for concept_id in context.concepts_of.get(atom.pk, [])
         ]
         state = state or LearnerAtomState(learner=learner, atom=atom)
         state.state, state.due_at = plan.after, plan.due_at
@@ -330,10 +328,12 @@ def _store_locked(learner, rows, atoms, now, outcomes, policies, concepts_of) ->
     rows_update(
         LearnerAtomState, to_update, ["state", "due_at", "last_reviewed_at", "reviews", "lapses"]
     )
-    concept_states_update(learner=learner, observations=observations)
+    concept_states_update(learner=learner, observations=observations, course_of=context.course_of)
     if rebuild:
         for atom_id in rebuild:
-            atom_state_rebuild(learner=learner, atom_id=atom_id, policy=policies.get(atom_id))
+            atom_state_rebuild(
+                learner=learner, atom_id=atom_id, policy=context.policies.get(atom_id)
+            )
         # The rebuild rewrote late rows' before/after states; answer with the corrected ones.
         late = [a for a in new_attempts if a.atom_id in rebuild]
         corrected = {
