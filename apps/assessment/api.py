@@ -44,13 +44,15 @@ STATUS_HELP = (
 )
 
 
+# Named in the schema (settings: ENUM_NAME_OVERRIDES), apart from other "status" enums.
+MOCK_TEST_STATUSES = ("in_progress", "expired", "submitted")
+
+
 @extend_schema_serializer(component_name="MockTestSummary")
 class MockTestSummarySerializer(serializers.Serializer):
     id = serializers.UUIDField()
     course = serializers.UUIDField()
-    status = serializers.ChoiceField(
-        choices=["in_progress", "expired", "submitted"], help_text=STATUS_HELP
-    )
+    status = serializers.ChoiceField(choices=MOCK_TEST_STATUSES, help_text=STATUS_HELP)
     started_at = serializers.DateTimeField()
     expires_at = serializers.DateTimeField()
     submitted_at = serializers.DateTimeField(allow_null=True)

@@ -383,6 +383,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "MediaKindEnum": "apps.content.models.MediaKind",
         "SessionKindEnum": "apps.learning.models.SessionKind",
+        "MockTestStatusEnum": "apps.assessment.api.MOCK_TEST_STATUSES",
     },
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
