@@ -49,7 +49,10 @@ class UserAdmin(DjangoUserAdmin):
     readonly_fields = ("id", "last_login", "date_joined", "created_at", "updated_at")
     fieldsets = (
         (None, {"fields": ("id", "email", "password")}),
-        ("Profile", {"fields": ("display_name", "timezone")}),
+        (
+            "Profile",
+            {"fields": ("display_name", "timezone", "daily_new_limit", "daily_review_limit")},
+        ),
         (
             "Roles and permissions",
             {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")},

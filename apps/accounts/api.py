@@ -18,7 +18,7 @@ from apps.core.sync_port import learner_cohort
 
 from .authentication import AUTH_TIME
 from .lockout import cooloff_seconds
-from .models import normalize_email_address
+from .models import DAILY_LIMIT_MAX, normalize_email_address
 from .selectors import user_role_names
 from .services import user_update_profile
 from .throttles import LoginRateThrottle
@@ -132,6 +132,15 @@ class MeView(APIView):
             help_text="The adaptive rollout's A/B cohort: clients send `v1` learners to the "
             "static curriculum and `adaptive` ones to the scheduler.",
         )
+        daily_new_limit = serializers.IntegerField(
+            allow_null=True,
+            help_text="The caller's own new atoms per day, in every course; null: each "
+            "course's limit.",
+        )
+        daily_review_limit = serializers.IntegerField(
+            allow_null=True,
+            help_text="The caller's own reviews per day, in every course; null: each course's.",
+        )
 
     @extend_schema_serializer(component_name="MeUpdate")
     class InputSerializer(serializers.Serializer):
@@ -139,6 +148,14 @@ class MeView(APIView):
         timezone = serializers.CharField(
             max_length=64, required=False, validators=[validate_iana_timezone]
         )
+        daily_new_limit = serializers.IntegerField(
+            min_value=0, max_value=DAILY_LIMIT_MAX, required=False, allow_null=True,
+            help_text="New atoms per day next items offers in any course; null: the course's.",
+        )  # fmt: skip
+        daily_review_limit = serializers.IntegerField(
+            min_value=0, max_value=DAILY_LIMIT_MAX, required=False, allow_null=True,
+            help_text="Reviews per day next items offers in any course; null: the course's.",
+        )  # fmt: skip
 
     def _render(self, user):
         payload = {
@@ -150,6 +167,8 @@ class MeView(APIView):
             "roles": user_role_names(user=user),
             "date_joined": user.date_joined,
             "cohort": learner_cohort(user),
+            "daily_new_limit": user.daily_new_limit,
+            "daily_review_limit": user.daily_review_limit,
         }
         return Response(self.OutputSerializer(payload).data)
 
@@ -158,10 +177,10 @@ class MeView(APIView):
         return self._render(request.user)
 
     @extend_schema(
-        summary="Update the caller's display name or time zone",
+        summary="Update the caller's display name, time zone or daily limits",
         tags=["me"],
         request=InputSerializer,
-        responses=OutputSerializer,
+        responses={200: OutputSerializer, 400: error_response("An invalid field.")},
     )
     def patch(self, request):
         serializer = self.InputSerializer(data=request.data)

@@ -2,6 +2,7 @@ import uuid
 
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
+from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone as django_timezone
@@ -9,6 +10,10 @@ from django.utils import timezone as django_timezone
 from apps.core.models import OriginTracked, origin_unique_constraint
 
 from .validators import validate_iana_timezone
+
+# A learner's own daily limit is at most a course's (apps/curriculum/models.py: DAILY_LIMIT_MAX);
+# kept here too, since accounts depends on no other domain app.
+DAILY_LIMIT_MAX = 9999
 
 
 def normalize_email_address(email: str) -> str:
@@ -48,6 +53,15 @@ class User(AbstractBaseUser, PermissionsMixin, OriginTracked):
         validators=[validate_iana_timezone],
         help_text="IANA time zone name; streaks and days are counted in it.",
     )
+    # The learner's own daily limits for next items, in every course; null: each course's.
+    daily_new_limit = models.PositiveIntegerField(
+        null=True, blank=True, validators=[MaxValueValidator(DAILY_LIMIT_MAX)],
+        help_text="New atoms per day in any course (empty: the course's limit).",
+    )  # fmt: skip
+    daily_review_limit = models.PositiveIntegerField(
+        null=True, blank=True, validators=[MaxValueValidator(DAILY_LIMIT_MAX)],
+        help_text="Reviews per day in any course (empty: the course's limit).",
+    )  # fmt: skip
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(
         default=False, help_text="Can log into the admin (authors, reviewers, publishers, staff)."

@@ -34,7 +34,17 @@ def user_create(
         return user
 
 
-PROFILE_FIELDS = ("display_name", "timezone")
+PROFILE_FIELDS = ("display_name", "timezone", "daily_new_limit", "daily_review_limit")
+
+
+class Unset:
+    """Not given, for fields where None is a value (a daily limit cleared: the course's)."""
+
+    def __repr__(self) -> str:
+        return "UNSET"
+
+
+UNSET = Unset()
 
 
 def user_update_profile(
@@ -42,17 +52,23 @@ def user_update_profile(
     user: User,
     display_name: str | None = None,
     timezone: str | None = None,
+    daily_new_limit: int | Unset | None = UNSET,
+    daily_review_limit: int | Unset | None = UNSET,
     by=None,
     source: str = "api",
 ) -> User:
-    """Change the learner-editable fields; the time zone must be an IANA name. A change is
-    audited (``by`` defaults to the user: the learner's own edit) and, for learners, announced
-    to the sync; saving the same values records nothing."""
+    """Change the learner-editable fields; the time zone must be an IANA name. The daily
+    limits are the learner's own for next items in every course (0-9999; None gives each
+    course's back). A change is audited (``by`` defaults to the user: the learner's own edit)
+    and, for learners, announced to the sync; saving the same values records nothing."""
     wanted = {"display_name": display_name, "timezone": timezone}
+    wanted = {field: value for field, value in wanted.items() if value is not None}
+    limits = {"daily_new_limit": daily_new_limit, "daily_review_limit": daily_review_limit}
+    wanted |= {field: value for field, value in limits.items() if value is not UNSET}
     changes = {
         field: [getattr(user, field), value]
         for field, value in wanted.items()
-        if value is not None and value != getattr(user, field)
+        if value != getattr(user, field)
     }
     for field, (_, value) in changes.items():
         setattr(user, field, value)

@@ -47,6 +47,7 @@ class CourseAdmin(admin.ModelAdmin):
                 )
             },
         ),
+        ("Daily limits", {"fields": ("new_per_day", "reviews_per_day")}),
         ("Curriculum health", {"fields": ("health_report",)}),
     )
 

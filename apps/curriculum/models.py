@@ -6,6 +6,9 @@ from django.db.models import Q
 
 from apps.core.models import OriginTracked, origin_unique_constraint
 
+# The most a daily limit (a course's, or a learner's own) may be: past it a limit means nothing.
+DAILY_LIMIT_MAX = 9999
+
 
 class SchedulingAlgorithm(models.TextChoices):
     SM2 = "sm2", "SM-2"
@@ -47,6 +50,18 @@ class Course(OriginTracked):
     weight_mastery_gap = models.FloatField(default=0.6)
     weight_difficulty_match = models.FloatField(default=0.4)
     weight_exploration = models.FloatField(default=0.2)
+    # Daily limits (Anki's defaults): what next items offers per learner day, unless the
+    # learner set their own (User.daily_new_limit / daily_review_limit) or asks for extra.
+    new_per_day = models.PositiveIntegerField(
+        default=20,
+        validators=[MaxValueValidator(DAILY_LIMIT_MAX)],
+        help_text="New (never answered) atoms a learner is offered per day; 0 for none.",
+    )
+    reviews_per_day = models.PositiveIntegerField(
+        default=200,
+        validators=[MaxValueValidator(DAILY_LIMIT_MAX)],
+        help_text="Atoms already answered on an earlier day a learner is offered per day.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -73,6 +88,11 @@ class Course(OriginTracked):
                 & Q(weight_difficulty_match__gte=0)
                 & Q(weight_exploration__gte=0),
                 name="course_scheduling_weights_nonnegative",
+            ),
+            models.CheckConstraint(
+                condition=Q(new_per_day__lte=DAILY_LIMIT_MAX)
+                & Q(reviews_per_day__lte=DAILY_LIMIT_MAX),
+                name="course_daily_limits_range",
             ),
             origin_unique_constraint("course_legacy_key_unique"),
         ]

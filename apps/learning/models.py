@@ -39,6 +39,7 @@ class SessionKind(models.TextChoices):
     REVIEW = "review"
     MOCK_TEST = "mock_test"
     PLACEMENT = "placement"
+    MISTAKES = "mistakes"  # next items draws only the atoms of the learner's open mistakes
 
 
 class StudySession(OriginTracked):
@@ -202,7 +203,11 @@ class Mistake(OriginTracked):
     """A wrong answer worth remediating, linked to the concept it shows a gap in.
 
     ``subtype`` classifies the error (``gender_agreement``, ``spelling``...); v1's mistake
-    logs carry it as a template code.
+    logs carry it as a template code. v2 records one per wrong answer
+    (apps/learning/services/mistakes.py), with the atom, the attempt and the misconception the
+    chosen option names (``subtype`` ``misconception``, else ``wrong_answer``); it is open
+    until two later correct answers on the same atom (``correct_since`` counts them) clear it.
+    v1's rows name no atom: they are history, never open.
     """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -212,15 +217,57 @@ class Mistake(OriginTracked):
     concept = models.ForeignKey(
         "curriculum.Concept", on_delete=models.CASCADE, related_name="mistakes"
     )
+    atom = models.ForeignKey(
+        "content.LearningAtom", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    misconception = models.ForeignKey(
+        "curriculum.Misconception",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    # No database constraint, as XPEvent's: partitioned attempts have a composite primary key.
+    attempt = models.ForeignKey(
+        Attempt,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,  # the unique constraint below indexes it
+    )
     subtype = models.SlugField(max_length=64)
     raw_text = models.TextField(blank=True)
     occurred_at = models.DateTimeField()
+    correct_since = models.PositiveSmallIntegerField(
+        default=0, help_text="Correct answers on the atom since; two clear the mistake."
+    )
+    cleared_at = models.DateTimeField(null=True, blank=True)
+    archived_in = models.ForeignKey(
+        ProgressSnapshot, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["-occurred_at"]
-        indexes = [models.Index(fields=["learner", "-occurred_at"])]
-        constraints = [origin_unique_constraint("mistake_legacy_key_unique")]
+        indexes = [
+            models.Index(fields=["learner", "-occurred_at"]),
+            # open mistakes by atom: the attempt service's check and clearing, the list
+            models.Index(
+                fields=["learner", "atom"],
+                condition=Q(cleared_at__isnull=True, atom__isnull=False),
+                name="mistake_open_learner_atom",
+            ),
+        ]
+        constraints = [
+            origin_unique_constraint("mistake_legacy_key_unique"),
+            models.UniqueConstraint(
+                fields=["attempt"],
+                condition=Q(attempt__isnull=False),
+                name="mistake_once_per_attempt",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.subtype} by {self.learner} on {self.concept_id}"

@@ -12,18 +12,36 @@ from apps.curriculum.models import Course
 from apps.learning.models import StudySession
 
 from .placement import placement_finish, placement_step
-from .selectors import next_items
+from .selectors import next_items_today
+
+
+@extend_schema_serializer(component_name="DailyLimitsLeft")
+class LimitsSerializer(serializers.Serializer):
+    day = serializers.DateField(help_text="The caller's calendar day (their time zone).")
+    new_per_day = serializers.IntegerField()
+    reviews_per_day = serializers.IntegerField()
+    new_left = serializers.IntegerField(
+        help_text="New atoms still offered today (before answering these items)."
+    )
+    reviews_left = serializers.IntegerField(help_text="Reviews still offered today.")
 
 
 class NextItemsView(APIView):
     """What to study next in a course: published atoms only, each with a score and the reason
-    it was picked. Pass the current ``session`` to never get an atom twice in one session."""
+    it was picked. Pass the current ``session`` to never get an atom twice in one session; a
+    ``mistakes`` session offers only the atoms of the caller's open mistakes. Within the
+    caller's daily limits (new atoms and reviews per local day, the course's or their own),
+    unless ``extra=true``; ``limits`` says what is left today."""
 
     @extend_schema_serializer(component_name="NextItemsQuery")
     class QuerySerializer(serializers.Serializer):
         course = serializers.UUIDField()
         limit = serializers.IntegerField(min_value=1, max_value=50, default=10)
         session = serializers.UUIDField(required=False)
+        extra = serializers.BooleanField(
+            default=False,
+            help_text="Study past today's limits (what is left is still reported).",
+        )
 
     @extend_schema_serializer(component_name="NextItem")
     class ItemSerializer(serializers.Serializer):
@@ -34,6 +52,7 @@ class NextItemsView(APIView):
     @extend_schema_serializer(component_name="NextItems")
     class OutputSerializer(serializers.Serializer):
         items = serializers.ListField(child=serializers.DictField())
+        limits = LimitsSerializer()
 
     @extend_schema(
         summary="Next items for the caller",
@@ -46,14 +65,16 @@ class NextItemsView(APIView):
         query.is_valid(raise_exception=True)
         params = query.validated_data
         course = get_object_or_404(Course, pk=params["course"], is_published=True)
-        items = next_items(
+        chosen = next_items_today(
             learner=request.user,
             course=course,
             limit=params["limit"],
             session_id=params.get("session"),
             exclude_concepts=concepts_practised_elsewhere(request.user),
+            extra=params["extra"],
         )
-        views = revisions_learner_views(item.revision_id for item in items)
+        views = revisions_learner_views(item.revision_id for item in chosen.items)
+        limits = chosen.limits
         return Response(
             {
                 "items": [
@@ -62,8 +83,15 @@ class NextItemsView(APIView):
                         "reason": item.reason,
                         "score": item.score,
                     }
-                    for item in items
-                ]
+                    for item in chosen.items
+                ],
+                "limits": {
+                    "day": limits.day.isoformat(),
+                    "new_per_day": limits.new_per_day,
+                    "reviews_per_day": limits.reviews_per_day,
+                    "new_left": limits.new_left,
+                    "reviews_left": limits.reviews_left,
+                },
             }
         )
 

@@ -5,18 +5,28 @@ gap, how close the predicted P(correct) is to the course's target, and an explor
 the weights are the course's. New atoms are only offered for concepts whose prerequisites are
 mastered; due reviews and new atoms are mixed in the course's ratio; concepts are interleaved;
 nothing already answered in the current session comes back.
+
+Daily limits (``next_items_today``): a learner is offered at most the course's new atoms and
+reviews per day (or their own limits, ``User.daily_new_limit`` / ``daily_review_limit``),
+counted on their calendar days (their time zone, days starting at
+``SCHEDULER_DAY_START_HOUR``), unless they ask for extra. A ``mistakes`` session draws only the
+atoms of the learner's open mistakes.
 """
 
 import uuid
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass
+from datetime import date, datetime, time
+from zoneinfo import ZoneInfo
 
 import numpy as np
+from django.conf import settings
 from django.utils import timezone
 
 from apps.curriculum.models import ConceptPrerequisite, Course
-from apps.learning.models import Attempt
+from apps.learning.models import Attempt, Mistake, SessionKind, StudySession
 
+from .algorithms.calendar_days import local_day
 from .algorithms.irt import p_correct
 from .algorithms.scoring import ScoreWeights, score_candidates
 from .bkt_fitting import bkt_priors_for_course
@@ -30,6 +40,54 @@ class NextItem:
     revision_id: str  # the atom's published revision: what the learner is shown
     reason: str
     score: float
+
+
+MISTAKE_REASON = "review a mistake"
+
+
+@dataclass(frozen=True)
+class DailyLimits:
+    """The learner's limits in a course today and what is left of them. A *new* atom is one
+    first answered today; a *review* is an atom answered today that was first answered on an
+    earlier day (each counts once a day, however often it is answered)."""
+
+    day: date  # the learner's calendar day
+    new_per_day: int
+    reviews_per_day: int
+    new_done: int
+    reviews_done: int
+
+    @property
+    def new_left(self) -> int:
+        return max(0, self.new_per_day - self.new_done)
+
+    @property
+    def reviews_left(self) -> int:
+        return max(0, self.reviews_per_day - self.reviews_done)
+
+
+@dataclass
+class NextItemsToday:
+    items: list[NextItem]
+    limits: DailyLimits
+    session_kind: str | None  # of the session given, when it is the learner's
+
+
+def learner_daily_limits(learner, course: Course) -> tuple[int, int]:
+    """(new atoms, reviews) per day: the learner's own where set, else the course's."""
+    own_new, own_reviews = learner.daily_new_limit, learner.daily_review_limit
+    return (
+        course.new_per_day if own_new is None else own_new,
+        course.reviews_per_day if own_reviews is None else own_reviews,
+    )
+
+
+def learner_day_start(learner, now: datetime) -> tuple[date, datetime]:
+    """The learner's calendar day at ``now`` and the moment it started: the scheduler's days
+    (apps/scheduler/algorithms/calendar_days.py), so a DST day is 23 or 25 hours long."""
+    hour = settings.SCHEDULER_DAY_START_HOUR
+    day = local_day(now, learner.timezone, hour)
+    return day, datetime.combine(day, time(hour), tzinfo=ZoneInfo(learner.timezone))
 
 
 def _weights(course: Course) -> ScoreWeights:
@@ -46,21 +104,56 @@ def next_items(
     *, learner, course: Course, limit: int = 10, session_id=None, exclude_concepts=frozenset()
 ) -> list[NextItem]:
     """``exclude_concepts``: concepts not to offer now (practised a moment ago elsewhere:
-    the learner's open v1 session, apps/legacy_sync/pull.py).
+    the learner's open v1 session, apps/legacy_sync/pull.py). No daily limits: what
+    ``next_items_today`` picks when the limits leave room.
 
     The course's candidates come from the per-process copy (apps/scheduler/candidates.py); the
     learner's side is one narrow read of their live atom states in the course."""
-    now_epoch = timezone.now().timestamp()
+    items, _limits, _kind = _choose(
+        learner, course, limit, session_id, exclude_concepts, timezone.now(), daily=None
+    )
+    return items
+
+
+def next_items_today(
+    *,
+    learner,
+    course: Course,
+    limit: int = 10,
+    session_id=None,
+    exclude_concepts=frozenset(),
+    extra: bool = False,
+    now: datetime | None = None,
+) -> NextItemsToday:
+    """Next items within the learner's daily limits, and what is left of them (before the
+    items offered are answered). ``extra``: study past the limits (they are still reported).
+    A ``mistakes`` session is remedial practice the learner chose: it ignores the limits too.
+    Costs one narrow query more than ``next_items``: the atoms answered today."""
+    items, limits, kind = _choose(
+        learner, course, limit, session_id, exclude_concepts, now or timezone.now(),
+        daily="extra" if extra else "within",
+    )  # fmt: skip
+    return NextItemsToday(items=items, limits=limits, session_kind=kind)
+
+
+def _choose(learner, course, limit, session_id, exclude_concepts, now, *, daily):
+    """(items, DailyLimits or None, the session's kind). ``daily``: None (no limits read),
+    ``"extra"`` (read and reported, not applied) or ``"within"`` (applied)."""
+    now_epoch = now.timestamp()
     candidates = course_candidates(course.pk)
     rows = np.arange(len(candidates.atom_ids))
     codes = candidates.concept_codes
-    leave_out = _left_out(candidates, learner, session_id, exclude_concepts)
+    leave_out, kind = _left_out(candidates, learner, session_id, exclude_concepts)
     if leave_out is not None:
         rows, codes = rows[~leave_out], codes[~leave_out]
-    if not len(rows):
-        return []
-    concept_of_code = candidates.concepts
+    if not len(rows) and daily is None:
+        return [], None, kind
     due, exposures = _learner_atom_states(learner, candidates)
+    # counted over every candidate, before any is left out: a limit is the whole course's
+    limits = daily and _daily_limits(learner, course, candidates, exposures, now)
+    if not len(rows):
+        return [], limits, kind
+    concept_of_code = candidates.concepts
     due, exposures = due[rows], exposures[rows]
 
     # One read of the learner's concept states: P(known) of this course's concepts, and θ
@@ -92,34 +185,89 @@ def next_items(
     )
     scores = np.where(eligible, scores, -np.inf)
 
-    ordered = _mix(scores, seen, eligible, codes, limit, course.new_item_ratio)
-    return [
+    # a mistakes session is practice the learner chose past the limits
+    capped = daily == "within" and kind != SessionKind.MISTAKES
+    ordered = _mix(
+        scores, seen, eligible, codes, limit, course.new_item_ratio,
+        new_cap=limits.new_left if capped else limit,
+        review_cap=limits.reviews_left if capped else limit,
+    )  # fmt: skip
+    items = [
         NextItem(
             atom_id=uuid.UUID(candidates.atom_ids[rows[i]]),
             revision_id=candidates.revision_ids[rows[i]],
-            reason=_reason(
+            reason=MISTAKE_REASON
+            if kind == SessionKind.MISTAKES
+            else _reason(
                 overdue[i], seen[i], mastery[i], course, concept_of_code[codes[i]] in prerequisites
             ),
             score=round(float(scores[i]), 4),
         )
         for i in ordered
     ]
+    return items, limits, kind
+
+
+def _daily_limits(learner, course, candidates, exposures, now) -> DailyLimits:
+    """What the learner did today in the course, from one narrow read of the atoms they
+    answered since their day started (an index range on (learner, answered_at), one partition
+    on PostgreSQL). An atom answered today is new today when every answer it has is today's:
+    its state counts each answer (``reviews``, the ``exposures`` here), so no earlier history
+    is read."""
+    new_per_day, reviews_per_day = learner_daily_limits(learner, course)
+    day, start = learner_day_start(learner, now)
+    today = Counter(
+        Attempt.objects.filter(learner=learner, answered_at__gte=start, archived_in__isnull=True)
+        .order_by()
+        .values_list("atom_id", flat=True)
+    )
+    new_done = reviews_done = 0
+    if today:
+        atoms = list(today)
+        rows = candidates.rows_of(np.array([a.bytes for a in atoms], dtype="S16"))
+        for atom_id, row in zip(atoms, rows, strict=True):
+            if row < 0:  # another course's atom
+                continue
+            if exposures[row] <= today[atom_id]:
+                new_done += 1
+            else:
+                reviews_done += 1
+    return DailyLimits(day, new_per_day, reviews_per_day, new_done, reviews_done)
 
 
 def _left_out(candidates: CourseCandidates, learner, session_id, exclude_concepts):
-    """A mask of the candidates not to offer now (answered in this session, or linked to a
-    concept practised elsewhere), or None when there are none."""
-    leave_out = None
+    """(a mask of the candidates not to offer now, or None when there are none; the session's
+    kind). Left out: atoms answered in this session, atoms linked to a concept practised
+    elsewhere, and in a ``mistakes`` session every atom without an open mistake."""
+    leave_out, kind = None, None
     if session_id:
-        answered = set(
-            Attempt.objects.filter(learner=learner, session_id=session_id)
+        # the session's kind and the atoms answered in it, in one read
+        rows_read = list(
+            StudySession.objects.filter(pk=session_id, learner=learner)
             .order_by()
-            .values_list("atom_id", flat=True)
+            .values_list("kind", "attempts__atom_id")
         )
+        kind = rows_read[0][0] if rows_read else None
+        answered = {atom_id for _, atom_id in rows_read if atom_id is not None}
         rows = candidates.rows_of(np.array([a.bytes for a in answered], dtype="S16"))
         if (rows >= 0).any():
             leave_out = np.zeros(len(candidates.atom_ids), dtype=bool)
             leave_out[rows[rows >= 0]] = True
+        if kind == SessionKind.MISTAKES:
+            open_atoms = set(
+                Mistake.objects.filter(
+                    learner=learner,
+                    cleared_at__isnull=True,
+                    archived_in__isnull=True,
+                    atom__isnull=False,
+                )
+                .order_by()
+                .values_list("atom_id", flat=True)
+            )
+            rows = candidates.rows_of(np.array([a.bytes for a in open_atoms], dtype="S16"))
+            without = np.ones(len(candidates.atom_ids), dtype=bool)
+            without[rows[rows >= 0]] = False
+            leave_out = without if leave_out is None else leave_out | without
     if exclude_concepts:
         excluded = [code for code, k in enumerate(candidates.concepts) if k in exclude_concepts]
         if excluded:
@@ -127,7 +275,7 @@ def _left_out(candidates: CourseCandidates, learner, session_id, exclude_concept
             for row, code in candidates.other_links:
                 mask[row] |= code in excluded
             leave_out = mask if leave_out is None else leave_out | mask
-    return leave_out
+    return leave_out, kind
 
 
 def _learner_atom_states(learner, candidates: CourseCandidates):
@@ -165,19 +313,28 @@ def _blocked_concepts(prerequisites: dict, knowledge: dict, threshold: float) ->
     }
 
 
-def _mix(scores, seen, eligible, concepts, limit: int, new_ratio: float) -> list[int]:
+def _mix(
+    scores, seen, eligible, concepts, limit: int, new_ratio: float, *, new_cap=None,
+    review_cap=None,
+) -> list[int]:  # fmt: skip
     """Reviews and new atoms in the course's ratio (either fills the other's gap), each list
     interleaved across concepts, then merged alternately so practice is varied. ``concepts``:
-    each candidate's concept code (an integer array)."""
+    each candidate's concept code (an integer array). ``new_cap`` / ``review_cap``: at most
+    that many of each (the daily limits' left); a cap of ``limit`` or more changes nothing,
+    since each list is a prefix of the same order."""
     order = np.argsort(-scores, kind="stable")
     order = order[eligible[order]]
-    reviews = _interleave(order[seen[order]], concepts, limit)
-    fresh = _interleave(order[~seen[order]], concepts, limit)
+    reviews = _interleave(order[seen[order]], concepts, _capped(limit, review_cap))
+    fresh = _interleave(order[~seen[order]], concepts, _capped(limit, new_cap))
     take_new = min(len(fresh), round(limit * new_ratio))
     take_reviews = min(len(reviews), limit - take_new)
     take_new = min(len(fresh), limit - take_reviews)
     picked = np.concatenate([reviews[:take_reviews], fresh[:take_new]]).astype(np.intp)
     return [int(i) for i in _interleave(picked, concepts, limit)]
+
+
+def _capped(limit: int, cap) -> int:
+    return limit if cap is None else max(0, min(limit, cap))
 
 
 def _interleave(ranked: np.ndarray, concepts: np.ndarray, limit: int) -> np.ndarray:
