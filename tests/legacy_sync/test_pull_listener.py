@@ -22,6 +22,7 @@ from apps.legacy_sync.v1.schema import (
     PULL_NOTIFY_TRIGGER,
     pull_notify_installed,
 )
+from apps.scheduler.models import LearnerAtomState
 
 from .sync_helpers import bit_card, legacy_learner, synced_world, v1, v1_attempt_insert
 
@@ -80,6 +81,14 @@ def test_a_v1_row_is_pulled_on_its_notification_without_any_beat_tick(tmp_path):
         lag = time.monotonic() - started
         assert listener.stats.notifications >= 1
         assert listener.stats.polls == 0
+
+        # and the learner's state on that card is replayed with it, beside the next pull
+        wait_for(lambda: listener.stats.caught_up >= 1, what="the states' catch-up")
+    learner, card = legacy_learner(), bit_card()
+    state = LearnerAtomState.objects.get(learner=learner, atom=card, archived_in__isnull=True)
+    answers = Attempt.objects.filter(learner=learner, atom=card, archived_in__isnull=True)
+    assert state.reviews == answers.count()
+    assert state.last_reviewed_at == answers.order_by("-answered_at")[0].answered_at
     assert lag < ARRIVES_WITHIN_S
 
 
@@ -89,8 +98,8 @@ def test_a_burst_of_v1_commits_is_coalesced_into_few_pulls(tmp_path):
     synced_world(tmp_path)
     calls = []
 
-    def slow_pull(*, window):
-        report = legacy_pull_locked(window=window)
+    def slow_pull(**kwargs):
+        report = legacy_pull_locked(**kwargs)
         calls.append(report)
         time.sleep(0.3)
         return report

@@ -295,6 +295,9 @@ def attempt_history(learner_ids: list[str]) -> list[tuple]:
         return [_history_row(row) for row in cursor.fetchall()]
 
 
+CATCH_UP_LEARNERS = 25  # learners replayed per transaction (their v2 answers wait for it)
+
+
 def learner_states_catch_up(released: list[str], *, rollups: bool = True) -> None:
     """After quarantine retries (``released`` holds ``entity:key`` of rows that migrated):
     learners they migrated get states from their history, and learners who got attempts
@@ -322,10 +325,11 @@ def learner_states_catch_up(released: list[str], *, rollups: bool = True) -> Non
     concept_pairs = {(str(learner), str(c)) for learner, _, c in touched if c is not None}
     learners.update(learner for learner, _, _ in touched)
     stage, ids = LearnerStates(rollups=rollups), sorted(str(pk) for pk in learners)
-    for start in range(0, len(ids), LEARNERS_PER_PAGE):
-        page = ids[start : start + LEARNERS_PER_PAGE]
+    for start in range(0, len(ids), CATCH_UP_LEARNERS):
+        page = ids[start : start + CATCH_UP_LEARNERS]
         # Under the learners' write locks (taken in one global order), so an answer in v2
-        # meanwhile waits instead of finding the state gone and colliding with the replayed one.
+        # meanwhile waits instead of finding the state gone and colliding with the replayed one;
+        # small pages, so that wait stays short.
         with transaction.atomic():
             for pk in page:
                 learner_write_lock(uuid.UUID(pk))

@@ -6,6 +6,10 @@ and on a notification runs the pull's own service (``legacy_pull_locked``: the s
 same lock as the beat's task). Bursts coalesce: one pull runs at a time, the notifications that
 arrive meanwhile make exactly one more pull after it, however many there were.
 
+The learner states the pulled attempts touch are replayed by a second thread
+(``learner_states_catch_up``, under the learners' write locks), so the next pull does not wait
+for that replay; the catch-ups queue up in order and the queue is finished before it stops.
+
 It converges without notifications too: every ``fallback_s`` it pulls anyway (a notification
 lost while it was reconnecting, a v1 without the trigger, or a SQLite v1, which is only
 polled). A dropped connection is reopened with backoff, followed by a pull. A failed pull is
@@ -20,6 +24,7 @@ from dataclasses import dataclass
 
 from django.db import close_old_connections, connections
 
+from ..backfill.learner_states import learner_states_catch_up
 from ..v1.gateway import V1, v1_is_postgres
 from ..v1.schema import PULL_NOTIFY_CHANNEL, PULL_NOTIFY_TABLES, pull_notify_installed
 from .pull import DUAL_WRITE_OFF, KILL_SWITCH_ON, PullWindow, legacy_pull_locked
@@ -45,6 +50,7 @@ class ListenerStats:
     polls: int = 0  # pulls started by the fallback interval, not by a notification
     reconnects: int = 0
     failures: int = 0
+    caught_up: int = 0  # released rows whose learners' states were replayed
 
 
 class PullListener:
@@ -61,6 +67,9 @@ class PullListener:
         self._stop = threading.Event()
         self._paused = ""
         self._backoff = 0.0
+        self._released: list[str] = []  # rows waiting for the catch-up thread
+        self._released_ready = threading.Condition()
+        self._closing = False
 
     # --- the loop ---------------------------------------------------------------------------
 
@@ -78,6 +87,8 @@ class PullListener:
             log.info("v1 is not PostgreSQL: polling it every %s s", self.fallback_s)
         window, pending = PullWindow(), True  # first, whatever came while nobody listened
         next_poll = 0.0
+        catching_up = threading.Thread(target=self._catch_up_loop, name="legacy-pull-catch-up")
+        catching_up.start()
         try:
             while not stop.is_set():
                 if self.notifying and self._conn is None and not self._connect(stop):
@@ -102,11 +113,15 @@ class PullListener:
         finally:
             self._disconnect()
             connections.close_all()
+            with self._released_ready:
+                self._closing = True
+                self._released_ready.notify()
+            catching_up.join()
 
     def _pull(self, window: PullWindow) -> str:
         close_old_connections()  # CONN_MAX_AGE and broken connections, as between requests
         try:
-            report = self.pull(window=window)
+            report = self.pull(window=window, catch_up=False)
         except Exception:
             self.stats.failures += 1
             log.exception("v1 pull failed; retrying in %.0f s", self._backoff_next(peek=True))
@@ -115,6 +130,10 @@ class PullListener:
         if report is None:
             return "busy"
         self.stats.pulls += 1
+        if report.released:
+            with self._released_ready:
+                self._released += report.released
+                self._released_ready.notify()
         if report.skipped != self._paused:
             if report.skipped:
                 log.warning(PAUSED[report.skipped])
@@ -124,6 +143,39 @@ class PullListener:
         if report.total or report.completions:
             log.debug("pulled %s, %s completions", report.pulled, report.completions)
         return "done"
+
+    def _catch_up_loop(self) -> None:
+        """Replay the states of what the pulls released, oldest first, until closing and
+        nothing is left. A failure keeps the rows for the next round."""
+        backoff = 0.0
+        while True:
+            with self._released_ready:
+                while not self._released and not self._closing:
+                    self._released_ready.wait(WAIT_SLICE_S)
+                if not self._released:
+                    break
+                released, self._released = self._released, []
+            close_old_connections()
+            try:
+                learner_states_catch_up(released, rollups=False)  # the pull added the rollups
+            except Exception:
+                log.exception("replaying the states of %s pulled rows failed", len(released))
+                connections.close_all()
+                with self._released_ready:
+                    self._released[:0] = released
+                    if self._closing:
+                        log.error(
+                            "stopping with %s pulled rows whose learner states are not "
+                            "replayed; another pulled attempt on the same atom replays them",
+                            len(self._released),
+                        )
+                        break
+                backoff = min(BACKOFF_MAX_S, max(1.0, backoff * 2))
+                time.sleep(backoff)
+                continue
+            backoff = 0.0
+            self.stats.caught_up += len(released)
+        connections.close_all()
 
     def _backoff_next(self, *, peek: bool = False) -> float:
         backoff = min(BACKOFF_MAX_S, max(1.0, self._backoff * 2))

@@ -67,6 +67,8 @@ class PullReport:
     completions: int = 0
     profiles: int = 0
     skipped: str = ""  # why nothing was pulled: KILL_SWITCH_ON or DUAL_WRITE_OFF
+    # Rows whose learners' states are still to be caught up (``catch_up=False``: the caller's)
+    released: list = field(default_factory=list)
 
     @property
     def total(self) -> int:
@@ -82,21 +84,25 @@ class PullWindow:
     seen: dict[str, set[int]] = field(default_factory=dict)
 
 
-def legacy_pull_locked(*, window: PullWindow | None = None) -> PullReport | None:
+def legacy_pull_locked(
+    *, window: PullWindow | None = None, catch_up: bool = True
+) -> PullReport | None:
     """``legacy_pull_once`` unless another pull is running (then None): the beat's task, the
     listener and any other caller share this lock."""
     if not cache.add(PULL_LOCK, 1, timeout=PULL_LOCK_S):
         return None
     try:
-        return legacy_pull_once(window=window)
+        return legacy_pull_once(window=window, catch_up=catch_up)
     finally:
         cache.delete(PULL_LOCK)
 
 
 def legacy_pull_once(
-    *, entities: list[str] | None = None, window: PullWindow | None = None
+    *, entities: list[str] | None = None, window: PullWindow | None = None, catch_up: bool = True
 ) -> PullReport:
-    """Skipped unless v1 is live (dual write on) and the kill switch is off."""
+    """Skipped unless v1 is live (dual write on) and the kill switch is off. With ``catch_up``
+    False the learner states the pulled rows touch are left to the caller (``report.released``
+    for ``learner_states_catch_up``): the listener replays them beside its next pull."""
     report = PullReport()
     flags = sync_flags()
     if flags.kill_switch:
@@ -115,8 +121,10 @@ def legacy_pull_once(
             report.quarantined[name] = held
     report.completions = session_completions_pull()
     report.profiles = profile_changes_pull()
-    if released:
+    if released and catch_up:
         learner_states_catch_up(released, rollups=False)  # rows_migrate added them
+    elif released:
+        report.released = released
     return report
 
 
