@@ -50,6 +50,7 @@ import signal
 import subprocess
 import sys
 import time
+import traceback
 import urllib.error
 import urllib.request
 import uuid
@@ -325,6 +326,9 @@ def stage_measure(label: str, learners: list[dict]) -> dict:
         conn.execute("VACUUM (ANALYZE)")
     PHASES[f"vacuum_{label}"] = {"seconds": round(time.perf_counter() - started, 1)}
     say(f"stage {label}: VACUUM ANALYZE {PHASES[f'vacuum_{label}']['seconds']:.0f} s; sizes ...")
+    # Other work may add migrations to this tree while a long run goes on: the server that is
+    # about to start must find the schema its code expects.
+    phase(f"migrate_{label}", ["migrate", "--noinput"], label="migrate v2 (catch up)")
     figures = sizes()
     figures["load_average_before"] = round(os.getloadavg()[0], 2)
     say(f"stage {label}: HTTP, {len(learners)} learners × 5 endpoints, {ROUNDS} rounds ...")
@@ -406,6 +410,7 @@ def main() -> None:
         f"{PER_LEARNER} attempts per learner; databases {NEW}, {LEGACY}; "
         f"gunicorn {WORKERS} workers, production settings, Redis {REDIS_URL}")  # fmt: skip
     stages: dict = {}
+    figures: dict = {"stages": stages, "phases": PHASES, "error": "interrupted"}
     try:
         common.databases_create(NEW, LEGACY)
         phase("migrate", ["migrate", "--noinput"], label="migrate v2")
@@ -450,6 +455,9 @@ def main() -> None:
             "sample_learners": len(learners),
             "sample_heaviest_attempts": max(learner["attempts"] for learner in learners),
         }
+    except BaseException as exc:  # reported, cleaned up, then the exit status says it
+        traceback.print_exc()
+        figures["error"] = f"{type(exc).__name__}: {exc}"[:500]
     finally:
         common.connections_close()
         if KEEP:
@@ -461,7 +469,10 @@ def main() -> None:
             redis_clean()
         except Exception as exc:  # cleaning up: say it and go on
             print(f"Redis clean-up failed: {exc}", file=sys.stderr)
-    print(json.dumps(figures, default=str))  # the last line: the figures, for tracking
+        # The last line: the figures, for tracking (what was measured, on a failure too).
+        print(json.dumps(figures, default=str), flush=True)
+    if "error" in figures:
+        sys.exit(1)
 
 
 if __name__ == "__main__":
