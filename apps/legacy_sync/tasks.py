@@ -57,6 +57,7 @@ def backfill_start_task(**kwargs) -> None:
 # --- Live sync. Every task is idempotent (acks_late is safe) and cheap when there is nothing
 # to do, so the beat can run them often; the flags' kill switch makes them return at once.
 
+
 @shared_task(
     name="legacy_sync.outbox_drain", acks_late=True, ignore_result=True, **RETRY_ON_TRANSIENT
 )
