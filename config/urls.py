@@ -18,6 +18,7 @@ api_v1 = [
     path("", include("apps.learning.urls")),
     path("", include("apps.scheduler.urls")),
     path("", include("apps.assessment.urls")),  # mock tests
+    path("", include("apps.leagues.urls")),  # weekly leagues
 ]
 
 urlpatterns = [

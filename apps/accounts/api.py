@@ -141,6 +141,9 @@ class MeView(APIView):
             allow_null=True,
             help_text="The caller's own reviews per day, in every course; null: each course's.",
         )
+        leagues_opt_in = serializers.BooleanField(
+            help_text="Whether the caller takes part in weekly leagues (GET /leagues/current/)."
+        )
 
     @extend_schema_serializer(component_name="MeUpdate")
     class InputSerializer(serializers.Serializer):
@@ -156,6 +159,11 @@ class MeView(APIView):
             min_value=0, max_value=DAILY_LIMIT_MAX, required=False, allow_null=True,
             help_text="Reviews per day next items offers in any course; null: the course's.",
         )  # fmt: skip
+        leagues_opt_in = serializers.BooleanField(
+            required=False,
+            help_text="true joins weekly leagues (other members see your display name and "
+            "week's XP); false leaves them at once.",
+        )
 
     def _render(self, user):
         payload = {
@@ -169,6 +177,7 @@ class MeView(APIView):
             "cohort": learner_cohort(user),
             "daily_new_limit": user.daily_new_limit,
             "daily_review_limit": user.daily_review_limit,
+            "leagues_opt_in": user.leagues_opt_in,
         }
         return Response(self.OutputSerializer(payload).data)
 
@@ -177,7 +186,7 @@ class MeView(APIView):
         return self._render(request.user)
 
     @extend_schema(
-        summary="Update the caller's display name, time zone or daily limits",
+        summary="Update the caller's display name, time zone, daily limits or leagues opt-in",
         tags=["me"],
         request=InputSerializer,
         responses={200: OutputSerializer, 400: error_response("An invalid field.")},

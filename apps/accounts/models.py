@@ -62,6 +62,10 @@ class User(AbstractBaseUser, PermissionsMixin, OriginTracked):
         null=True, blank=True, validators=[MaxValueValidator(DAILY_LIMIT_MAX)],
         help_text="Reviews per day in any course (empty: the course's limit).",
     )  # fmt: skip
+    # Weekly leagues are opt-in: until this is set, no other learner sees anything of theirs.
+    leagues_opt_in = models.BooleanField(
+        default=False, help_text="Takes part in weekly leagues (others see the display name)."
+    )
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(
         default=False, help_text="Can log into the admin (authors, reviewers, publishers, staff)."

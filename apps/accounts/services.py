@@ -3,7 +3,7 @@ from django.db.models.signals import post_delete, post_save
 from django.utils import timezone as django_timezone
 
 from apps.core.services import audit_record
-from apps.core.signals import learner_timezone_changed
+from apps.core.signals import learner_leagues_opt_in_changed, learner_timezone_changed
 from apps.core.sync_port import rows_changed
 
 from .authentication import user_cache_invalidate
@@ -34,7 +34,13 @@ def user_create(
         return user
 
 
-PROFILE_FIELDS = ("display_name", "timezone", "daily_new_limit", "daily_review_limit")
+PROFILE_FIELDS = (
+    "display_name",
+    "timezone",
+    "daily_new_limit",
+    "daily_review_limit",
+    "leagues_opt_in",
+)
 
 
 class Unset:
@@ -54,14 +60,18 @@ def user_update_profile(
     timezone: str | None = None,
     daily_new_limit: int | Unset | None = UNSET,
     daily_review_limit: int | Unset | None = UNSET,
+    leagues_opt_in: bool | None = None,
     by=None,
     source: str = "api",
 ) -> User:
     """Change the learner-editable fields; the time zone must be an IANA name. The daily
     limits are the learner's own for next items in every course (0-9999; None gives each
-    course's back). A change is audited (``by`` defaults to the user: the learner's own edit)
-    and, for learners, announced to the sync; saving the same values records nothing."""
+    course's back). ``leagues_opt_in`` joins or leaves weekly leagues (apps/leagues places
+    or removes them after the commit). A change is audited (``by`` defaults to the user: the
+    learner's own edit) and, for learners, announced to the sync; saving the same values
+    records nothing."""
     wanted = {"display_name": display_name, "timezone": timezone}
+    wanted["leagues_opt_in"] = leagues_opt_in
     wanted = {field: value for field, value in wanted.items() if value is not None}
     limits = {"daily_new_limit": daily_new_limit, "daily_review_limit": daily_review_limit}
     wanted |= {field: value for field, value in limits.items() if value is not UNSET}
@@ -83,6 +93,13 @@ def user_update_profile(
             rows_changed(entity="users", ids=[user.pk])
         if "timezone" in changes:
             transaction.on_commit(lambda: learner_timezone_changed.send(sender=User, learner=user))
+        if "leagues_opt_in" in changes:
+            opted_in = user.leagues_opt_in
+            transaction.on_commit(
+                lambda: learner_leagues_opt_in_changed.send(
+                    sender=User, learner=user, opted_in=opted_in
+                )
+            )
     return user
 
 

@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "apps.learning",
     "apps.scheduler",
     "apps.assessment",  # mock tests
+    "apps.leagues",  # weekly leagues
     "django_celery_beat",
 ]
 # The migration app for the legacy v1 platform. At cutover it is switched off (then deleted):
@@ -318,6 +319,8 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=3, minute=30),
     },
     "mock-tests-expire": {"task": "assessment.mock_tests_expire", "schedule": 60.0},
+    # every quarter hour: a week ends on the hour in most zones, on :30 or :45 in a few
+    "leagues-week-close": {"task": "leagues.week_close", "schedule": crontab(minute="*/15")},
 }
 if LEGACY_SYNC_ENABLED:
     # Live sync with v1: pull new v1 rows, sweep the outbox, reconcile every night.
@@ -384,6 +387,9 @@ SPECTACULAR_SETTINGS = {
         "MediaKindEnum": "apps.content.models.MediaKind",
         "SessionKindEnum": "apps.learning.models.SessionKind",
         "MockTestStatusEnum": "apps.assessment.api.MOCK_TEST_STATUSES",
+        "LeagueTierEnum": "apps.leagues.api.TIER_SLUGS",
+        "LeagueStatusEnum": "apps.leagues.api.LEAGUE_STATUSES",
+        "LeagueZoneEnum": "apps.leagues.api.LEAGUE_ZONES",
     },
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
