@@ -31,3 +31,17 @@ def learner_write_lock(learner_id) -> None:
         cursor.execute(
             "SELECT pg_advisory_xact_lock(%s)", [learner_lock_key(learner_id, _WRITE_SPACE)]
         )
+
+
+def learners_write_lock(learner_ids) -> None:
+    """Several learners' write locks in one statement, in lock-key order (every taker of more
+    than one uses that order, so two of them cannot wait on each other in a cycle)."""
+    if connection.vendor != "postgresql" or not learner_ids:
+        return
+    keys = sorted({learner_lock_key(pk, _WRITE_SPACE) for pk in learner_ids})
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(pg_advisory_xact_lock(k)) "
+            "FROM (SELECT unnest(%s::bigint[]) AS k ORDER BY 1) AS keys",
+            [keys],
+        )

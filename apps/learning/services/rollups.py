@@ -40,38 +40,45 @@ def rollups_add(*, learner, attempts) -> None:
     of the transaction, and a rebuild (reset, restore) takes it after its own: a batch holding
     the lock waits for nothing but rollup rows, which a rebuild touches only under the lock.
     """
-    if not attempts:
+    rollups_add_many([(learner, attempts)])
+
+
+def rollups_add_many(batches) -> None:
+    """``rollups_add`` for several learners at once: [(learner, their attempts)]. Still two
+    statements (three for more than one learner on PostgreSQL: their shared locks first, in
+    lock-key order, the order a rebuild takes its exclusive ones in), so the v1 pull's pages of
+    many learners cost what one learner's batch does."""
+    batches = [(learner, attempts) for learner, attempts in batches if attempts]
+    if not batches:
         return
-    zone_name = learner.timezone
-    zone = ZoneInfo(zone_name)
-    days: dict = defaultdict(lambda: [0, 0, 0])
-    atoms: dict = defaultdict(lambda: [0, 0, 0])
-    for attempt in attempts:
-        for tally in (
-            days[attempt.answered_at.astimezone(zone).date()],
-            atoms[attempt.atom_id],
-        ):
-            tally[0] += 1
-            tally[1] += bool(attempt.correct)
-            tally[2] += attempt.time_taken_ms or 0
-    learner_id = learner.pk
+    day_rows, atom_rows = [], []
+    for learner, attempts in sorted(batches, key=lambda batch: str(batch[0].pk)):
+        days, atoms = _tallies(learner, attempts)
+        day_rows += [(learner.pk, day, learner.timezone, *days[day]) for day in sorted(days)]
+        atom_rows += [(learner.pk, atom, *atoms[atom]) for atom in sorted(atoms, key=str)]
     day_table = connection.ops.quote_name(LearnerDayRollup._meta.db_table)
     atom_table = connection.ops.quote_name(LearnerAtomRollup._meta.db_table)
-    day_rows = [(learner_id, day, zone_name, *days[day]) for day in sorted(days)]
-    atom_rows = [(learner_id, atom, *atoms[atom]) for atom in sorted(atoms, key=str)]
     increments = (
         "attempts = {t}.attempts + excluded.attempts, "
         "correct = {t}.correct + excluded.correct, "
         "time_spent_ms = {t}.time_spent_ms + excluded.time_spent_ms"
     )
     day_source, day_params = _values(day_rows, 6), [_db(v) for row in day_rows for v in row]
-    if connection.vendor == "postgresql":
+    lock_keys = sorted(_lock_key(learner.pk) for learner, _ in batches)
+    if connection.vendor == "postgresql" and len(lock_keys) == 1:
         # The learner's shared lock, taken by the same statement (no extra round trip).
         day_source = (
             f"SELECT v.* FROM ({day_source}) AS v "  # noqa: S608 - placeholders only
             "CROSS JOIN (SELECT pg_advisory_xact_lock_shared(%s)) AS held"
         )
-        day_params.append(_lock_key(learner_id))
+        day_params.append(lock_keys[0])
+    elif connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(pg_advisory_xact_lock_shared(k)) "
+                "FROM (SELECT unnest(%s::bigint[]) AS k ORDER BY 1) AS keys",
+                [lock_keys],
+            )
     # A day counted in another zone (the learner moved) is marked mixed: readers fall back.
     day_sql = (
         f"INSERT INTO {day_table} (learner_id, day, timezone, attempts, correct, time_spent_ms) "
@@ -88,6 +95,19 @@ def rollups_add(*, learner, attempts) -> None:
     with connection.cursor() as cursor:
         cursor.execute(day_sql, day_params)
         cursor.execute(atom_sql, [_db(v) for row in atom_rows for v in row])
+
+
+def _tallies(learner, attempts) -> tuple[dict, dict]:
+    """[attempts, correct, time spent] per local day and per atom."""
+    zone = ZoneInfo(learner.timezone)
+    days: dict = defaultdict(lambda: [0, 0, 0])
+    atoms: dict = defaultdict(lambda: [0, 0, 0])
+    for attempt in attempts:
+        for tally in (days[attempt.answered_at.astimezone(zone).date()], atoms[attempt.atom_id]):
+            tally[0] += 1
+            tally[1] += bool(attempt.correct)
+            tally[2] += attempt.time_taken_ms or 0
+    return days, atoms
 
 
 def _values(rows: list[tuple], width: int) -> str:

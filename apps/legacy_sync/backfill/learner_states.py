@@ -21,7 +21,7 @@ from apps.accounts.models import User
 from apps.content.models import AtomConceptWeight, LearningAtom
 from apps.core.models import Origin
 from apps.learning.models import Attempt
-from apps.learning.services.locks import learner_write_lock
+from apps.learning.services.locks import learners_write_lock
 from apps.learning.services.rollups import learner_rollups_rebuild
 from apps.scheduler.algorithms.hlr import (
     hlr_cold_start_interval_days,
@@ -331,8 +331,7 @@ def learner_states_catch_up(released: list[str], *, rollups: bool = True) -> Non
         # meanwhile waits instead of finding the state gone and colliding with the replayed one;
         # small pages, so that wait stays short.
         with transaction.atomic():
-            for pk in page:
-                learner_write_lock(uuid.UUID(pk))
+            learners_write_lock([uuid.UUID(pk) for pk in page])
             _touched_states_delete(set(page), atom_pairs, concept_pairs)
             stage.migrate([{"id": pk} for pk in page])
 

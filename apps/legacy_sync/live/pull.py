@@ -29,8 +29,7 @@ from apps.accounts.models import User
 from apps.core.models import Origin
 from apps.curriculum.models import Concept
 from apps.learning.models import Attempt, StudySession
-from apps.learning.services.locks import ROLLUP_SPACE, learner_lock_key
-from apps.learning.services.rollups import rollups_add
+from apps.learning.services.rollups import rollups_add_many
 
 from ..backfill.entity import BatchOutcome, Entity, Rejection
 from ..backfill.keys import as_utc, jsonable
@@ -277,16 +276,14 @@ def _outcome_store(entity: Entity, outcome: BatchOutcome, present: set[str] = fr
 
 
 def _rollups_add(keys: list[str]) -> None:
-    """Add just-migrated attempts to their learners' rollups, learners in lock-key order (a
-    rebuild takes its exclusive locks in that order too)."""
+    """Add just-migrated attempts to their learners' rollups: three statements for the page,
+    whatever its learners (their shared locks in the order a rebuild takes its own)."""
     by_learner: dict = {}
     for attempt in Attempt.objects.filter(
         origin=Origin.LEGACY, legacy_key__in=keys, archived_in__isnull=True
     ).select_related("learner"):
         by_learner.setdefault(attempt.learner_id, (attempt.learner, []))[1].append(attempt)
-    for learner_id in sorted(by_learner, key=lambda pk: learner_lock_key(pk, ROLLUP_SPACE)):
-        learner, attempts = by_learner[learner_id]
-        rollups_add(learner=learner, attempts=attempts)
+    rollups_add_many(by_learner.values())
 
 
 def session_completions_pull() -> int:
