@@ -776,6 +776,59 @@ ATOM_ADMIN = [
 ]
 
 
+# --- weekly leagues (issue 21) -----------------------------------------------------------------
+# Only the learner opted in: every other caller is told to join (409 leagues_not_joined), and the
+# learner's league shows nobody who did not opt in.
+
+
+def _learner_in_a_league(w):
+    from apps.leagues.models import LeagueMembership
+    from apps.leagues.services import leagues_place
+
+    if not LeagueMembership.objects.filter(learner=w.learner).exists():
+        w.learner.leagues_opt_in = True
+        w.learner.save(update_fields=["leagues_opt_in"])
+        leagues_place(learner_ids=[w.learner.pk])
+
+
+def _league_shows_only_the_learner(w, role, response):
+    members = json_of(response)["members"]
+    assert [(m["display_name"], m["you"]) for m in members] == [(w.learner.display_name, True)]
+
+
+def _learner_leagues_opt_in(w) -> bool:
+    return User.objects.values_list("leagues_opt_in", flat=True).get(pk=w.learner.pk)
+
+
+LEAGUES_ADMIN = "/admin/leagues/"
+API_ENDPOINTS += [
+    Endpoint(
+        "GET /api/v1/leagues/current/",
+        lambda w, c: c.get("/api/v1/leagues/current/"),
+        api(409, learner=200),
+        given=_learner_in_a_league,
+        check=_league_shows_only_the_learner,
+    ),
+    Endpoint(
+        "PATCH /api/v1/me/ {leagues_opt_in}",
+        lambda w, c: c.patch("/api/v1/me/", {"leagues_opt_in": True}, format="json"),
+        api(200),
+        observe=_learner_leagues_opt_in,
+        changes_for=frozenset({"learner"}),  # everyone else joins only themselves
+    ),
+    *[
+        Endpoint(
+            f"GET {LEAGUES_ADMIN}{model}/",
+            lambda w, c, model=model: c.get(f"{LEAGUES_ADMIN}{model}/"),
+            admin(403, superuser=200),  # no role is granted leagues.view_*
+            browser=True,
+            given=_learner_in_a_league,
+        )
+        for model in ("league", "leaguemembership")
+    ],
+]
+
+
 ENDPOINTS = [*API_ENDPOINTS, *ATOM_ADMIN]
 assert len({e.name for e in ENDPOINTS}) == len(ENDPOINTS), "endpoint names must be unique"
 

@@ -13,6 +13,7 @@ from django.apps import apps
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from rest_framework.test import APIClient
 
+from apps.accounts.services import user_update_profile
 from apps.learning.models import StudyTask
 from apps.learning.services.attempts import AttemptInput, attempts_ingest
 from apps.learning.services.sessions import study_session_start
@@ -57,6 +58,9 @@ def world(db):
     ])  # fmt: skip
     # a mock test whose time ran out, not yet marked: reading it must not mark it
     mock_test = mock_test_expired(learner=learner, course=course, concept=concept)
+    # opted in to leagues, not placed yet (after commit, which a test never reaches): reading
+    # the league must not place them
+    user_update_profile(user=learner, leagues_opt_in=True)
     return {"course": course, "atom": atoms[0], "session": session, "placement": placement,
             "learner": learner, "mock_test": mock_test}  # fmt: skip
 
@@ -142,3 +146,4 @@ def test_every_api_get_called_twice_writes_nothing(world, flags):
                   "course-list", "course-detail", "atom-list", "atom-detail"):  # fmt: skip
         assert answered[route] == 200, (route, answered)
     assert answered["mock-test-list"] == answered["mock-test-detail"] == 200, answered
+    assert answered["league-current"] == 200, answered

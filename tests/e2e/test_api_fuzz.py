@@ -165,6 +165,7 @@ def _world():
     # study tasks: the learner's to mark, and another learner's (a 404)
     tasks = [StudyTask.objects.create(learner=owner, title=f"Task {n}")
              for n, owner in enumerate((learner, learner, UserFactory()))]  # fmt: skip
+    _league_rivals(learner)
     by_type = {atom.atom_type: atom for atom in atoms}
     attempts_ingest(
         learner=learner,
@@ -198,6 +199,18 @@ def _mock_tests(course, concepts, learner) -> list[str]:
     )
     takers = (learner, UserFactory())
     return [str(mock_test_start(learner=taker, course=course).pk) for taker in takers]
+
+
+def _league_rivals(learner) -> None:
+    """The learner and a rival opted in to weekly leagues, in one league this week, so that
+    GET /leagues/current/ answers with standings (staff callers, not opted in, get its 409)."""
+    from apps.accounts.services import user_update_profile
+    from apps.leagues.services import leagues_place
+
+    rival = UserFactory(display_name="Rival")
+    for user in (learner, rival):
+        user_update_profile(user=user, leagues_opt_in=True)
+    leagues_place(learner_ids=[learner.pk, rival.pk])
 
 
 def _token_of(user) -> str:
