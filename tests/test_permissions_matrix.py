@@ -557,6 +557,89 @@ API_ENDPOINTS += [
 ]
 
 
+# --- daily limits and mistakes (issue 20) ------------------------------------------------------
+
+
+def _learner_open_mistake(w):
+    """An open mistake of the learner's on the live atom (recorded as a wrong answer would)."""
+    from apps.learning.models import Mistake
+
+    return Mistake.objects.get_or_create(
+        learner=w.learner, atom=w.atom, concept=w.concept,
+        defaults={"subtype": "wrong_answer", "occurred_at": timezone.now()},
+    )[0]  # fmt: skip
+
+
+def _own_mistakes_only(w, role, response):
+    assert json_of(response)["open"] == (1 if role == "learner" else 0)
+
+
+def _learner_mistakes_sessions(w) -> int:
+    return StudySession.objects.filter(learner=w.learner, kind="mistakes").count()
+
+
+def _learner_daily_new_limit(w):
+    return User.objects.values_list("daily_new_limit", flat=True).get(pk=w.learner.pk)
+
+
+def _no_one_elses_mistakes(w, role, response):
+    """Another learner's mistakes session id is no session of the caller's: plain items."""
+    reasons = {item["reason"] for item in json_of(response)["items"]}
+    assert ("review a mistake" in reasons) == (role == "learner"), reasons
+    assert set(json_of(response)["limits"]) >= {"new_left", "reviews_left"}
+
+
+def _learner_mistakes_session(w) -> StudySession:
+    _learner_open_mistake(w)
+    return StudySession.objects.filter(learner=w.learner, kind="mistakes").first() or (
+        study_session_start(learner=w.learner, course=w.course, kind="mistakes")
+    )
+
+
+API_ENDPOINTS += [
+    Endpoint(
+        "GET /api/v1/mistakes/?course={published}",
+        lambda w, c: c.get("/api/v1/mistakes/", {"course": str(w.course.pk)}),
+        api(200),
+        given=_learner_open_mistake,
+        check=_own_mistakes_only,
+    ),
+    Endpoint(
+        "GET /api/v1/mistakes/?course={unpublished}",
+        lambda w, c: c.get("/api/v1/mistakes/", {"course": str(w.hidden_course.pk)}),
+        api(404),
+    ),
+    Endpoint(
+        "POST /api/v1/sessions/ {kind: mistakes}",
+        lambda w, c: c.post(
+            "/api/v1/sessions/", {"kind": "mistakes", "course": str(w.course.pk)}, format="json"
+        ),
+        api(409, learner=201),  # only the learner has open mistakes: no_open_mistakes
+        given=_learner_open_mistake,
+        observe=_learner_mistakes_sessions,
+        changes_for=frozenset({"learner"}),
+        check=_session_is_the_callers,
+    ),
+    Endpoint(
+        "GET /api/v1/scheduler/next/?session={learner's mistakes session}",
+        lambda w, c: c.get(
+            "/api/v1/scheduler/next/",
+            {"course": str(w.course.pk), "session": str(_learner_mistakes_session(w).pk)},
+        ),
+        api(200),
+        given=_learner_mistakes_session,
+        check=_no_one_elses_mistakes,
+    ),
+    Endpoint(
+        "PATCH /api/v1/me/ {daily limits}",
+        lambda w, c: c.patch("/api/v1/me/", {"daily_new_limit": 3}, format="json"),
+        api(200),
+        observe=_learner_daily_new_limit,
+        changes_for=frozenset({"learner"}),  # everyone else sets only their own
+    ),
+]
+
+
 # --- mock tests (apps/assessment) -------------------------------------------------------------
 # Each caller starts and lists their own tests; the learner's test answers only to them (404).
 # Blueprints are edited in the admin by Authors and Publishers; Reviewers only read them.

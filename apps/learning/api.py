@@ -15,6 +15,7 @@ from apps.core.sync_port import progress_read
 from apps.curriculum.models import Course
 
 from .mastery import STATUSES as MASTERY_STATUSES
+from .mistakes import learner_mistakes_grouped
 from .models import Attempt, SessionKind, StudySession, StudyTask
 from .selectors import (
     FORECAST_MAX_DAYS,
@@ -225,9 +226,18 @@ class SessionStartView(APIView):
 
     @extend_schema(
         summary="Start a study session",
+        description="A `mistakes` session needs a `course`: next items in it "
+        "(`/scheduler/next/?session=`) draw only the atoms of the caller's open mistakes there.",
         tags=["sessions"],
         request=InputSerializer,
-        responses={201: OutputSerializer, 404: error_response("No such published course.")},
+        responses={
+            201: OutputSerializer,
+            400: error_response("An invalid field (a mistakes session without a course)."),
+            404: error_response("No such published course."),
+            409: error_response(
+                "A mistakes session in a course without open mistakes (no_open_mistakes)."
+            ),
+        },
     )
     def post(self, request):
         payload = self.InputSerializer(data=request.data)
@@ -552,3 +562,67 @@ class StudyTaskView(APIView):
             task=task, status=payload.validated_data["status"], by=request.user
         )
         return Response(StudyTaskSerializer(task).data)
+
+
+@extend_schema_serializer(component_name="MistakeConcept")
+class MistakeConceptSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    text = serializers.CharField()
+
+
+@extend_schema_serializer(component_name="MistakeMisconception")
+class MistakeMisconceptionSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    name = serializers.CharField()
+    remediation = serializers.CharField()
+
+
+@extend_schema_serializer(component_name="MistakeAtom")
+class MistakeAtomSerializer(serializers.Serializer):
+    atom = serializers.UUIDField()
+    mistakes = serializers.IntegerField(help_text="Open mistakes on the atom in this group.")
+    correct_since = serializers.IntegerField(
+        help_text="Correct answers since (the least of its open mistakes); two clear one."
+    )
+
+
+@extend_schema_serializer(component_name="MistakeGroup")
+class MistakeGroupSerializer(serializers.Serializer):
+    concept = MistakeConceptSerializer()
+    misconception = MistakeMisconceptionSerializer(
+        allow_null=True, help_text="Null: the answers chosen named no misconception."
+    )
+    mistakes = serializers.IntegerField()
+    last_at = serializers.DateTimeField()
+    atoms = MistakeAtomSerializer(many=True)
+
+
+@replica_reads
+class MistakesView(APIView):
+    """The caller's open mistakes in a course, grouped by concept and misconception. A wrong
+    answer records one; two later correct answers on the same atom clear it. Practise them in
+    a `mistakes` session (POST /sessions/ with `"kind": "mistakes"`)."""
+
+    @extend_schema_serializer(component_name="MistakesQuery")
+    class QuerySerializer(serializers.Serializer):
+        course = serializers.UUIDField()
+
+    @extend_schema_serializer(component_name="Mistakes")
+    class OutputSerializer(serializers.Serializer):
+        course = serializers.UUIDField()
+        open = serializers.IntegerField(help_text="Open mistakes in the course.")
+        atoms = serializers.IntegerField(help_text="Distinct atoms with an open mistake.")
+        groups = MistakeGroupSerializer(many=True)
+
+    @extend_schema(
+        summary="The caller's open mistakes, grouped by concept and misconception",
+        tags=["mistakes"],
+        parameters=[QuerySerializer],
+        responses={200: OutputSerializer, 404: error_response("No such published course.")},
+    )
+    def get(self, request):
+        query = self.QuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        course = _published_course(query.validated_data["course"])
+        body = learner_mistakes_grouped(learner=request.user, course=course)
+        return Response(self.OutputSerializer(body).data)

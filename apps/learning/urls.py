@@ -16,6 +16,7 @@ urlpatterns = [
     path("progress/reset/", api.ProgressResetView.as_view(), name="progress-reset"),
     path("progress/forecast/", api.ProgressForecastView.as_view(), name="progress-forecast"),
     path("progress/retention/", api.ProgressRetentionView.as_view(), name="progress-retention"),
+    path("mistakes/", api.MistakesView.as_view(), name="mistakes"),
     path("tasks/", api.StudyTaskListView.as_view(), name="task-list"),
     path("tasks/<uuid:task_id>/", api.StudyTaskView.as_view(), name="task-detail"),
 ]

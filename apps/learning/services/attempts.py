@@ -9,11 +9,12 @@ covers one month only, the learner's write lock (``locks.py``) held across look-
 
 import json
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from apps.content.atom_types import AtomValidationError, get_atom_type
@@ -30,10 +31,11 @@ from apps.scheduler.services import (
     review_plan,
 )
 
-from ..models import Attempt, StudySession, XPEvent, XPReason
+from ..models import Attempt, Mistake, SessionKind, StudySession, XPEvent, XPReason
 from .client_clock import client_time_problem
 from .grading_context import grading_context
 from .locks import learner_write_lock
+from .mistakes import GradedAnswer, mistakes_note
 from .rollups import rollups_add
 
 XP_PER_CORRECT_ANSWER = 10
@@ -126,13 +128,15 @@ def _ingest(learner, inputs: list[AttemptInput], now: datetime):
     pending = [i for i in inputs if i.client_attempt_id not in existing]
     atoms, links = grading_context({i.atom_id for i in pending})
     context = _scheduling_context(links, learner)
-    sessions = set(  # a session set aside by a reset takes no new answers
+    sessions = dict(  # a session set aside by a reset takes no new answers
         StudySession.objects.filter(
             learner=learner,
             pk__in={i.session_id for i in pending if i.session_id},
             archived_in__isnull=True,
-        ).values_list("pk", flat=True)
+        ).values_list("pk", "kind")
     )
+    placements = frozenset(pk for pk, kind in sessions.items() if kind == SessionKind.PLACEMENT)
+    context = replace(context, placement_sessions=placements)
     fresh: list[tuple[int, AttemptInput]] = []
     first_of: dict[uuid.UUID, int] = {}
     twins: list[tuple[int, AttemptInput]] = []
@@ -193,7 +197,7 @@ def _replay(attempt: Attempt, item: AttemptInput) -> AttemptOutcome:
     )
 
 
-def _row_errors(item: AttemptInput, atoms: dict, sessions: set, now: datetime):
+def _row_errors(item: AttemptInput, atoms: dict, sessions: dict, now: datetime):
     if problem := unstorable_text(item.response):  # no real answer contains one
         return {"response": [f"Contains {problem}."]}, "validation_error"
     if item.atom_id not in atoms:
@@ -212,6 +216,7 @@ class _SchedulingContext:
     policies: dict  # atom id → its course's scheduling policy
     concepts_of: dict  # atom id → its live concept ids
     course_of: dict  # concept id text → its course id
+    placement_sessions: frozenset = frozenset()  # their wrong answers record no mistakes
 
 
 def _scheduling_context(links: dict, learner) -> _SchedulingContext:
@@ -251,14 +256,24 @@ def _store(learner, rows, atoms, now, outcomes, context, savepoint=True) -> list
 def _store_locked(learner, rows, atoms, now, outcomes, context) -> list[Attempt]:
     """Precondition: inside a transaction. Locks the learner's states for these atoms (in pk
     order) so concurrent answers on one atom apply one after the other, not over each other."""
+    # Whether each atom has an open mistake rides on the state lock's read (no statement of
+    # its own): only then does a correct answer cost the mistakes' UPDATE.
+    open_mistake = Mistake.objects.filter(
+        learner_id=OuterRef("learner_id"),
+        atom_id=OuterRef("atom_id"),
+        cleared_at__isnull=True,
+        archived_in__isnull=True,
+    )
     states = {
         s.atom_id: s
         for s in LearnerAtomState.objects.select_for_update()
         .filter(learner=learner, atom_id__in={i.atom_id for _, i in rows}, archived_in__isnull=True)
+        .annotate(open_mistakes=Exists(open_mistake))
         .order_by("pk")
     }
+    open_atoms = {atom_id for atom_id, s in states.items() if s.open_mistakes}
     new_attempts, new_xp, rebuild, touched, observations = [], [], set(), {}, []
-    graded = []
+    graded, answers = [], []
     for position, item in rows:
         atom = atoms[item.atom_id]
         revision = atom.published_revision
@@ -308,6 +323,14 @@ def _store_locked(learner, rows, atoms, now, outcomes, context) -> list[Attempt]
         )
         new_attempts.append(attempt)
         graded.append((position, attempt))
+        concepts = context.concepts_of.get(atom.pk)
+        answers.append(
+            GradedAnswer(
+                attempt,
+                concept_id=concepts[0] if concepts else None,
+                records_mistakes=item.session_id not in context.placement_sessions,
+            )
+        )
         if result.score > 0:
             new_xp.append(
                 XPEvent(
@@ -322,6 +345,7 @@ def _store_locked(learner, rows, atoms, now, outcomes, context) -> list[Attempt]
     XPEvent.objects.bulk_create(new_xp)
     rows_changed(entity="attempts", ids=[a.pk for a in new_attempts])
     rows_changed(entity="points", ids=[x.pk for x in new_xp])
+    mistakes_note(learner=learner, answers=answers, open_atoms=open_atoms)
     to_create = [s for s in touched.values() if s.pk is None]
     to_update = [s for s in touched.values() if s.pk is not None]
     LearnerAtomState.objects.bulk_create(to_create)

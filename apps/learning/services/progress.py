@@ -8,11 +8,11 @@ from django.utils import timezone
 from apps.core.services import audit_record
 from apps.scheduler.models import LearnerAtomState, LearnerConceptState
 
-from ..models import Attempt, ProgressSnapshot, StudySession, XPEvent
+from ..models import Attempt, Mistake, ProgressSnapshot, StudySession, XPEvent
 from .locks import learner_write_lock
 from .rollups import learner_rollups_rebuild
 
-_ARCHIVABLE = (Attempt, StudySession, XPEvent, LearnerAtomState, LearnerConceptState)
+_ARCHIVABLE = (Attempt, StudySession, XPEvent, Mistake, LearnerAtomState, LearnerConceptState)
 
 
 def progress_reset(*, learner) -> ProgressSnapshot:
@@ -46,7 +46,7 @@ def progress_restore(*, snapshot: ProgressSnapshot, by) -> ProgressSnapshot:
     learner = snapshot.learner
     with transaction.atomic():
         learner_write_lock(learner.pk)  # before any row lock, as the attempt service does
-        for model in (Attempt, StudySession, XPEvent):
+        for model in (Attempt, StudySession, XPEvent, Mistake):
             model.objects.filter(archived_in=snapshot).update(archived_in=None)
         # States are derived data: drop both sets and replay the combined log.
         atom_ids = set(

@@ -7,10 +7,22 @@ from django.utils import timezone
 from apps.core.errors import DomainConflict
 from apps.core.sync_port import learner_session_started, rows_changed
 
+from ..mistakes import mistakes_open
 from ..models import SessionKind, StudySession, XPEvent, XPReason
 from .client_clock import client_time_problem
 
 XP_FOR_COMPLETED_SESSION = 20
+
+
+class NoOpenMistakes(DomainConflict):
+    code = "no_open_mistakes"
+
+    def __init__(self, course):
+        super().__init__("You have no open mistakes in this course to practise.")
+        self.course = course
+
+    def details(self) -> dict:
+        return {"course": str(self.course.pk)}
 
 
 def study_session_start(
@@ -22,8 +34,15 @@ def study_session_start(
     app_version: str = "",
     started_at: datetime | None = None,
 ) -> StudySession:
+    """A ``mistakes`` session needs a course in which the learner has open mistakes: next items
+    then draws only their atoms (apps/scheduler/selectors.py)."""
     if started_at is not None and (problem := client_time_problem(started_at)):
         raise ValidationError({"started_at": [problem]})
+    if kind == SessionKind.MISTAKES:
+        if course is None:
+            raise ValidationError({"course": ["A mistakes session needs a course."]})
+        if not mistakes_open(learner=learner, course=course).exists():
+            raise NoOpenMistakes(course)
     session = StudySession(
         learner=learner,
         kind=kind,
