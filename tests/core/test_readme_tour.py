@@ -14,7 +14,7 @@ from django.test import Client
 
 from apps.accounts.models import User
 from apps.content.models import LearningAtom
-from apps.curriculum.models import Course
+from apps.curriculum.models import Course, Unit
 from tests.legacy import legacy_schema_reset
 
 pytestmark = pytest.mark.django_db(databases=["default", "legacy"])
@@ -93,6 +93,29 @@ def test_every_role_finds_the_work_the_readme_promises(demo):
     assert (first.status_code, again.status_code) == (201, 200)
     assert first.json() == again.json()
     assert api.get("/api/v1/progress/", **headers).status_code == 200
+
+    # The demo course's mock test: drawn from its blueprint, answered with no verdict, marked
+    # on submit with the units that failed the learner.
+    test = api.post("/api/v1/mock-tests/", json.dumps({"course": driving["id"]}),
+                    "application/json", **headers)  # fmt: skip
+    assert test.status_code == 201, test.content
+    test = test.json()
+    assert len(test["items"]) == 8  # Road signs 3, Speed and stopping 5
+    for item in test["items"]:
+        reply = api.post(
+            f"/api/v1/mock-tests/{test['id']}/answers/",
+            json.dumps(
+                {"atom": item["id"], "response": {}, "client_attempt_id": str(uuid.uuid4())}
+            ),
+            "application/json",
+            **headers,
+        )
+        assert reply.status_code in (201, 400), reply.content  # an empty answer may not fit
+        assert "correct" not in reply.json()
+    result = api.post(f"/api/v1/mock-tests/{test['id']}/submit/", **headers).json()
+    units = {str(u.pk) for u in Unit.objects.filter(title__in=["Road signs", "Speed and stopping"])}
+    assert {row["unit"] for row in result["by_unit"]} == units
+    assert result["passed"] is False
 
 
 @pytest.mark.legacy_sync

@@ -11,6 +11,7 @@ from django.db import transaction
 
 from apps.accounts import roles
 from apps.accounts.models import User
+from apps.assessment.demo import demo_blueprint_load
 from apps.content.demo_content import demo_course_load
 from apps.learning.demo_history import demo_learner_history_load
 
@@ -39,6 +40,7 @@ class Command(BaseCommand):
                 for email, display_name, role, is_staff, is_superuser in DEMO_USERS
             }
             course = demo_course_load(author=users["author@demo.local"])
+            demo_blueprint_load(course=course, by=users["author@demo.local"])
             answered = demo_learner_history_load(learner=users["learner@demo.local"])
         self.stdout.write(f"Demo course: {course.title} ({course.concepts.count()} concepts)")
         if answered:
