@@ -23,6 +23,8 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from apps.analytics.schema import EventKind
+from apps.analytics.services import event_record
 from apps.content.atom_types import AtomValidationError, get_atom_type
 from apps.content.models import AtomStatus, LearningAtom
 from apps.content.selectors import revision_atom_snapshot
@@ -409,6 +411,11 @@ def _mark(test: MockTest, now: datetime, *, auto: bool) -> None:
     test.correct_count, test.passed = result.correct, result.passed
     test.submitted_at, test.auto_submitted = now, auto
     test.save(update_fields=["correct_count", "passed", "submitted_at", "auto_submitted"])
+    event_record(
+        EventKind.MOCK_TEST_SUBMITTED, learner=test.learner_id, course=test.course_id,
+        test=test.pk, score=result.score, correct=result.correct, total=result.total,
+        passed=result.passed, auto_submitted=auto,
+    )  # fmt: skip
     session = StudySession.objects.filter(pk=test.session_id).first()
     if session is not None and session.completed_at is None:
         study_session_complete(session=session)  # +20 XP once, if anything was answered

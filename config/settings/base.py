@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "apps.scheduler",
     "apps.assessment",  # mock tests
     "apps.leagues",  # weekly leagues
+    "apps.analytics",  # the analytics event log
     "django_celery_beat",
 ]
 # The migration app for the legacy v1 platform. At cutover it is switched off (then deleted):
@@ -300,6 +301,12 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
 # Monthly partitions of the attempt log kept ready ahead of time (PostgreSQL).
 ATTEMPT_PARTITIONS_AHEAD = env.int("ATTEMPT_PARTITIONS_AHEAD", default=3)
+# The analytics event log (apps/analytics): its monthly partitions kept ready (PostgreSQL), how
+# long events are kept (whole months past it are dropped nightly) and how old an event must be
+# before the export serves it (so that a page served never changes: apps/analytics/selectors.py).
+ANALYTICS_PARTITIONS_AHEAD = env.int("ANALYTICS_PARTITIONS_AHEAD", default=3)
+ANALYTICS_RETENTION_DAYS = env.int("ANALYTICS_RETENTION_DAYS", default=400)
+ANALYTICS_EXPORT_SETTLE_S = env.int("ANALYTICS_EXPORT_SETTLE_S", default=5)
 # Beat keeps its schedule in the database (django-celery-beat; editable in the admin) and
 # loads these entries into it at start.
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
@@ -321,6 +328,14 @@ CELERY_BEAT_SCHEDULE = {
     "mock-tests-expire": {"task": "assessment.mock_tests_expire", "schedule": 60.0},
     # every quarter hour: a week ends on the hour in most zones, on :30 or :45 in a few
     "leagues-week-close": {"task": "leagues.week_close", "schedule": crontab(minute="*/15")},
+    "analytics-partitions": {
+        "task": "analytics.partitions_ensure",
+        "schedule": crontab(hour=1, minute=20),
+    },
+    "analytics-events-purge": {
+        "task": "analytics.events_purge",
+        "schedule": crontab(hour=1, minute=25),
+    },
 }
 if LEGACY_SYNC_ENABLED:
     # Live sync with v1: pull new v1 rows, sweep the outbox, reconcile every night.

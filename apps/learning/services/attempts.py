@@ -17,6 +17,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
+from apps.analytics.services import attempts_recorded
 from apps.content.atom_types import AtomValidationError, get_atom_type
 from apps.content.selectors import revision_atom_snapshot
 from apps.core.bulk import rows_update
@@ -344,6 +345,9 @@ def _store_locked(learner, rows, atoms, now, outcomes, context) -> list[Attempt]
     Attempt.objects.bulk_create(new_attempts)
     XPEvent.objects.bulk_create(new_xp)
     rows_changed(entity="attempts", ids=[a.pk for a in new_attempts])
+    # one analytics INSERT for the batch, after the commit (none in this transaction)
+    attempts_recorded(learner=learner, attempts=new_attempts, concepts_of=context.concepts_of,
+                      course_of=context.course_of, now=now)  # fmt: skip
     rows_changed(entity="points", ids=[x.pk for x in new_xp])
     mistakes_note(learner=learner, answers=answers, open_atoms=open_atoms)
     to_create = [s for s in touched.values() if s.pk is None]

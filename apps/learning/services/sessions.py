@@ -4,6 +4,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from apps.analytics.schema import EventKind
+from apps.analytics.services import event_record
 from apps.core.errors import DomainConflict
 from apps.core.sync_port import learner_session_started, rows_changed
 
@@ -55,6 +57,8 @@ def study_session_start(
     with transaction.atomic():
         session.save()
         rows_changed(entity="sessions", ids=[session.pk])
+        event_record(EventKind.SESSION_STARTED, learner=learner, course=course,
+                     session=session.pk, session_kind=kind, device=device or None)  # fmt: skip
         transaction.on_commit(lambda: learner_session_started(learner))
     return session
 
@@ -88,6 +92,11 @@ def study_session_complete(
             locked.completed_at = completed_at
             locked.save(update_fields=["completed_at"])
             rows_changed(entity="sessions", ids=[locked.pk])
+            event_record(
+                EventKind.SESSION_COMPLETED, learner=locked.learner_id, course=locked.course_id,
+                session=locked.pk, session_kind=locked.kind,
+                duration_s=int((completed_at - locked.started_at).total_seconds()),
+            )  # fmt: skip
         if locked.attempts.filter(archived_in__isnull=True).exists():
             event, created = XPEvent.objects.get_or_create(
                 session=locked,

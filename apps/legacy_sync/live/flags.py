@@ -13,6 +13,9 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from apps.analytics.schema import EventKind
+from apps.analytics.services import event_record
+
 from ..models import Cohort, CohortAssignment, FlagChange, ReadSource, SyncFlags
 
 CACHE_KEY = "legacy_sync:flags"
@@ -95,11 +98,15 @@ def cohort_assignment_record(learner) -> str:
     cohort = learner_cohort(learner)
     assignment = CohortAssignment.objects.filter(learner=learner).first()
     if assignment is None:
-        CohortAssignment.objects.get_or_create(
+        _, changed = CohortAssignment.objects.get_or_create(
             learner=learner, defaults={"bucket": bucket, "cohort": cohort}
         )
-    elif assignment.cohort != cohort:
-        CohortAssignment.objects.filter(pk=assignment.pk).update(
-            cohort=cohort, updated_at=timezone.now()
+    else:
+        changed = assignment.cohort != cohort and bool(
+            CohortAssignment.objects.filter(pk=assignment.pk)
+            .exclude(cohort=cohort)
+            .update(cohort=cohort, updated_at=timezone.now())
         )
+    if changed:  # a racing call that found it done records nothing
+        event_record(EventKind.COHORT_ASSIGNED, learner=learner, cohort=cohort, source="rollout")
     return cohort

@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class AnalyticsConfig(AppConfig):
+    name = "apps.analytics"
+    label = "analytics"
+    verbose_name = "Analytics events"
