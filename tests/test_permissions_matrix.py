@@ -912,6 +912,56 @@ API_ENDPOINTS += [
 ]
 
 
+# --- the analytics event log (issue 21) --------------------------------------------------------
+# Staff who hold analytics.export_events (the Analysts role, not in this matrix, and
+# superusers) read the log; every other caller, learners and the other staff roles, gets a 403.
+# The admin shows it read-only to the same people.
+
+
+def _analytics_event(w):
+    from datetime import timedelta
+
+    from apps.analytics.models import AnalyticsEvent
+    from apps.analytics.schema import EventKind, event_payload
+
+    if not hasattr(w, "analytics_event"):  # older than the export's settle time
+        version, payload = event_payload(EventKind.COHORT_ASSIGNED, {"cohort": "v1", "source": "x"})
+        w.analytics_event = AnalyticsEvent.objects.create(
+            kind=EventKind.COHORT_ASSIGNED, schema_version=version, learner=w.learner,
+            occurred_at=timezone.now() - timedelta(minutes=1), payload=payload,
+        )  # fmt: skip
+    return w.analytics_event
+
+
+def _the_analytics_event(w, role, response):
+    assert [row["id"] for row in json_of(response)["results"]] == [_analytics_event(w).pk]
+
+
+ANALYTICS_ADMIN = "/admin/analytics/analyticsevent/"
+API_ENDPOINTS += [
+    Endpoint(
+        "GET /api/v1/analytics/events/",
+        lambda w, c: c.get("/api/v1/analytics/events/"),
+        api(403, superuser=200),
+        given=_analytics_event,
+        check=_the_analytics_event,
+    ),
+    Endpoint(
+        f"GET {ANALYTICS_ADMIN}",
+        lambda w, c: c.get(ANALYTICS_ADMIN),
+        admin(403, superuser=200),
+        browser=True,
+        given=_analytics_event,
+    ),
+    Endpoint(
+        f"GET {ANALYTICS_ADMIN}{{id}}/change/",
+        lambda w, c: c.get(f"{ANALYTICS_ADMIN}{_analytics_event(w).pk}/change/"),
+        admin(403, superuser=200),  # read-only: the change page only shows it
+        browser=True,
+    ),
+]
+
+
 ENDPOINTS = [*API_ENDPOINTS, *ATOM_ADMIN]
 assert len({e.name for e in ENDPOINTS}) == len(ENDPOINTS), "endpoint names must be unique"
 

@@ -13,9 +13,10 @@ from ...selectors import event_document, events_stream
 
 def moment(value: str):
     """An aware ISO datetime, or a date (its UTC midnight)."""
-    parsed = parse_datetime(value)
-    if parsed is None and (day := parse_date(value)) is not None:
+    day = parse_date(value) if len(value) == 10 else None  # "2026-12-01"
+    if day is not None:
         return datetime(day.year, day.month, day.day, tzinfo=UTC)
+    parsed = parse_datetime(value)
     if parsed is None or parsed.tzinfo is None:
         raise CommandError(
             f"{value!r} is not a moment: write 2026-12-01 or 2026-12-01T08:00:00+00:00."
