@@ -55,6 +55,7 @@ def world(db):
     attempts_ingest(learner=learner, inputs=[
         AttemptInput(uuid.uuid4(), atoms[0].pk, {"choice": 1}, 900, session.pk),
         AttemptInput(uuid.uuid4(), atoms[2].pk, {"value": True}, 700, placement.pk),
+        AttemptInput(uuid.uuid4(), atoms[0].pk, {"choice": 0}, 800, session.pk),  # a mistake
     ])  # fmt: skip
     # a mock test whose time ran out, not yet marked: reading it must not mark it
     mock_test = mock_test_expired(learner=learner, course=course, concept=concept)
@@ -103,6 +104,7 @@ def url_for(name: str, parameters: tuple, world: dict) -> str:
         "atom-list": f"?course={world['course'].pk}",
         "progress-forecast": f"?course={world['course'].pk}&days=30",
         "progress-retention": f"?course={world['course'].pk}&months=12",
+        "mistakes": f"?course={world['course'].pk}",  # the learner's open mistakes
     }
     return path + query.get(name.split(":")[-1], "")
 
@@ -143,7 +145,31 @@ def test_every_api_get_called_twice_writes_nothing(world, flags):
     # the reads that matter answered (a 404 or a 400 would prove nothing)
     for route in ("me", "progress", "progress-statistics", "progress-forecast",
                   "progress-retention", "task-list", "scheduler-next", "placement-next",
-                  "course-list", "course-detail", "atom-list", "atom-detail"):  # fmt: skip
+                  "course-list", "course-detail", "atom-list", "atom-detail",
+                  "mistakes"):  # fmt: skip
         assert answered[route] == 200, (route, answered)
     assert answered["mock-test-list"] == answered["mock-test-detail"] == 200, answered
     assert answered["league-current"] == 200, answered
+
+
+def test_the_analytics_export_called_twice_writes_nothing(world, django_capture_on_commit_callbacks):
+    """The staff-only GET (analytics events): the learner above gets a 403, which proves
+    nothing, so a superuser reads it here, with events recorded by the world's actions."""
+    from apps.analytics.models import AnalyticsEvent
+    from apps.learning.services.sessions import study_session_complete
+
+    with django_capture_on_commit_callbacks(execute=True):
+        study_session_complete(session=world["session"])
+    AnalyticsEvent.objects.update(occurred_at=AnalyticsEvent.objects.get().occurred_at
+                                  - __import__("datetime").timedelta(minutes=1))  # fmt: skip
+    client = APIClient()
+    client.force_authenticate(UserFactory(is_staff=True, is_superuser=True))
+    before = database_contents()
+
+    url = reverse("analytics-events")
+    first, second = client.get(url), client.get(url)
+
+    assert first.status_code == second.status_code == 200, first.content
+    assert len(first.json()["results"]) == 1 and first.json() == second.json()
+    after = database_contents()
+    assert [label for label in after if after[label] != before[label]] == []

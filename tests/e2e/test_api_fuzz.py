@@ -175,10 +175,15 @@ def _world():
             AttemptInput(uuid.uuid4(), by_type["flashcard"].pk, {"quality": 4}, 800),
         ],
     )
+    # an open mistake in the course (by_type's mcq is the hidden one): a mistakes session
+    course_mcq = next(atom for atom in atoms if atom.atom_type == "mcq")
+    attempts_ingest(learner=learner, inputs=[AttemptInput(uuid.uuid4(), course_mcq.pk,
+                                                          {"choice": 0}, 700)])  # fmt: skip
+    mistakes = study_session_start(learner=learner, kind="mistakes", course=course)
     REAL_IDS.update(
         courses=[str(course.pk), str(hidden_course.pk)],
         atoms=[(str(atom.pk), atom.atom_type) for atom in atoms],
-        sessions=[str(session.pk) for session in (practice, placement, others)],
+        sessions=[str(session.pk) for session in (practice, placement, others, mistakes)],
         tasks=[str(task.pk) for task in tasks],
         mock_tests=_mock_tests(course, concepts, learner),
     )
@@ -326,7 +331,7 @@ def flatmap_body(context, body):
     if path == "/api/v1/attempts/batch/":
         batch = st.lists(_attempt_rows(), min_size=1, max_size=5)
         return _mostly(batch.map(lambda rows: {**body, "attempts": rows}), st.just(body))
-    if path == "/api/v1/mock-tests/":
+    if path in ("/api/v1/mock-tests/", "/api/v1/sessions/"):  # sessions: mistakes need one
         return _or_real(body, "course", "courses")
     if path == "/api/v1/mock-tests/{test_id}/answers/":
         # an answer to one of the world's atoms (some are the mock test's items)
