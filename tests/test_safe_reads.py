@@ -150,3 +150,26 @@ def test_every_api_get_called_twice_writes_nothing(world, flags):
         assert answered[route] == 200, (route, answered)
     assert answered["mock-test-list"] == answered["mock-test-detail"] == 200, answered
     assert answered["league-current"] == 200, answered
+
+
+def test_the_analytics_export_called_twice_writes_nothing(
+    world, settings, django_capture_on_commit_callbacks
+):
+    """The staff-only GET (analytics events): the learner above gets a 403, which proves
+    nothing, so a superuser reads it here, with an event the world's learner caused."""
+    from apps.learning.services.sessions import study_session_complete
+
+    with django_capture_on_commit_callbacks(execute=True):
+        study_session_complete(session=world["session"])
+    settings.ANALYTICS_EXPORT_SETTLE_S = 0  # serve the event just recorded
+    client = APIClient()
+    client.force_authenticate(UserFactory(is_staff=True, is_superuser=True))
+    before = database_contents()
+
+    url = reverse("analytics-events")
+    first, second = client.get(url), client.get(url)
+
+    assert first.status_code == second.status_code == 200, first.content
+    assert len(first.json()["results"]) == 1 and first.json() == second.json()
+    after = database_contents()
+    assert [label for label in after if after[label] != before[label]] == []
