@@ -79,6 +79,7 @@ def test_a_learner_who_did_not_opt_in_appears_nowhere(django_capture_on_commit_c
         assert [m["display_name"] for m in response.json()["members"]] == ["Ada", "Bea"]
     # nor in any league, nor in the standings once the week is closed
     assert not LeagueMembership.objects.filter(learner=cy).exists()
+    assert leagues_place(learner_ids=[cy.pk]) == 0  # asked to place her: nobody is
     leagues_week_close(now=week.ends_at + timedelta(minutes=1))
     assert not LeagueMembership.objects.filter(learner=cy).exists()
     assert client_of(cy).get(URL).status_code == 409
