@@ -4,6 +4,7 @@ demotion within the tier bounds, final standings, next week's placement, idempot
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from django.conf import settings
 
 from apps.accounts.services import user_update_profile
 from apps.leagues.models import League, LeagueMembership, Outcome, Tier
@@ -153,6 +154,8 @@ def test_a_league_still_running_is_not_closed(django_capture_on_commit_callbacks
 
 
 def test_the_beat_task_runs_the_close(django_capture_on_commit_callbacks):
+    entry = settings.CELERY_BEAT_SCHEDULE["leagues-week-close"]
+    assert entry["task"] == leagues_week_close_task.name == "leagues.week_close"
     (ada,) = joined(
         [learner("Ada")],
         django_capture_on_commit_callbacks,
