@@ -92,7 +92,22 @@ def test_every_role_finds_the_work_the_readme_promises(demo):
     again = api.post("/api/v1/attempts/", json.dumps(answer), "application/json", **headers)
     assert (first.status_code, again.status_code) == (201, 200)
     assert first.json() == again.json()
-    assert api.get("/api/v1/progress/", **headers).status_code == 200
+    progress = api.get("/api/v1/progress/", **headers).json()
+    assert {row["status"] for row in progress["concepts"]} <= {"locked", "learning", "mastered"}
+    assert progress["concepts"]
+
+    # What is left today, what is due this week, and the mistakes to practise.
+    limits = api.get(f"/api/v1/scheduler/next/?course={driving['id']}", **headers).json()["limits"]
+    assert {"new_left", "reviews_left"} <= set(limits)
+    week = api.get(f"/api/v1/progress/forecast/?course={driving['id']}&days=7", **headers)
+    assert week.status_code == 200
+    mistakes = api.get(f"/api/v1/mistakes/?course={driving['id']}", **headers).json()
+    wrong = first.json()["correct"] is False  # then the answer above is a mistake now
+    assert (str(mcq["id"]) in {a["atom"] for g in mistakes["groups"] for a in g["atoms"]}) == wrong
+    if mistakes["open"]:
+        session = api.post("/api/v1/sessions/", json.dumps({"kind": "mistakes",
+                           "course": driving["id"]}), "application/json", **headers)  # fmt: skip
+        assert session.status_code == 201, session.content
 
     # The demo course's mock test: drawn from its blueprint, answered with no verdict, marked
     # on submit with the units that failed the learner.
