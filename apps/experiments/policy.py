@@ -1,0 +1,72 @@
+"""Enforcing arms: the learner's arm overrides the course's scheduling policy, server-side,
+while the experiment runs. Read on the hot paths (the attempt service, next items), so it
+costs no statement of its own where a course row is read anyway (``courses_with_arm``: three
+correlated subqueries on the learner's assignment index) and one narrow read otherwise
+(``learner_arm``)."""
+
+from dataclasses import dataclass, field
+
+from django.db.models import F, JSONField, OuterRef, Q, QuerySet, Subquery
+
+from .models import Assignment
+
+ARM_FIELDS = ("experiment_arm_key", "experiment_arm_algorithm", "experiment_arm_parameters")
+
+
+@dataclass(frozen=True)
+class ArmPolicy:
+    key: str
+    algorithm: str  # "" keeps the course's
+    parameters: dict = field(default_factory=dict)
+
+    def applied(self, algorithm: str, desired_retention: float, maximum_interval_days: int):
+        """(algorithm, desired retention, maximum interval) with this arm's overrides."""
+        return (
+            self.algorithm or algorithm,
+            self.parameters.get("desired_retention", desired_retention),
+            self.parameters.get("maximum_interval_days", maximum_interval_days),
+        )
+
+
+def _running_assignments(learner_id, now, course):
+    """The learner's assignments in experiments running at ``now`` on ``course`` (a value or
+    an OuterRef) or on every course; a course's own experiment before an all-course one."""
+    return Assignment.objects.filter(
+        Q(experiment__course=course) | Q(experiment__course__isnull=True),
+        learner_id=learner_id,
+        experiment__starts_at__lte=now,
+        experiment__ends_at__gt=now,
+    ).order_by(F("experiment__course").asc(nulls_last=True), "experiment__starts_at")
+
+
+def courses_with_arm(queryset: QuerySet, *, learner_id, now) -> QuerySet:
+    """Course rows annotated with the learner's arm there (``ARM_FIELDS``; None when not
+    assigned): folded into the caller's own read of the courses."""
+    running = _running_assignments(learner_id, now, OuterRef("pk"))
+    return queryset.annotate(
+        experiment_arm_key=Subquery(running.values("arm__key")[:1]),
+        experiment_arm_algorithm=Subquery(running.values("arm__algorithm")[:1]),
+        experiment_arm_parameters=Subquery(
+            running.values("arm__parameters")[:1], output_field=JSONField()
+        ),
+    )
+
+
+def arm_from_row(key, algorithm, parameters) -> ArmPolicy | None:
+    if key is None:
+        return None
+    if isinstance(parameters, str):  # a JSON subquery comes back as text on some backends
+        import json
+
+        parameters = json.loads(parameters)
+    return ArmPolicy(key=key, algorithm=algorithm or "", parameters=parameters or {})
+
+
+def learner_arm(*, learner_id, course_id, now) -> ArmPolicy | None:
+    """The learner's arm in the course at ``now``, or None: one narrow read."""
+    row = (
+        _running_assignments(learner_id, now, course_id)
+        .values_list("arm__key", "arm__algorithm", "arm__parameters")
+        .first()
+    )
+    return arm_from_row(*row) if row else None
