@@ -186,6 +186,7 @@ def _world():
         sessions=[str(session.pk) for session in (practice, placement, others, mistakes)],
         tasks=[str(task.pk) for task in tasks],
         mock_tests=_mock_tests(course, concepts, learner),
+        cursors=_analytics_cursors(learner, course),
     )
     yield learner
     REAL_IDS.clear()
@@ -218,6 +219,27 @@ def _league_rivals(learner) -> None:
     leagues_place(learner_ids=[learner.pk, rival.pk])
 
 
+def _analytics_cursors(learner, course) -> list[str]:
+    """Analytics events older than the export's settle time, and the cursors of their pages,
+    so ?after= gets past the 400 into the keyset pages."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from apps.analytics.models import AnalyticsEvent
+    from apps.analytics.schema import EventKind, event_payload
+    from apps.analytics.selectors import Cursor
+
+    version, payload = event_payload(EventKind.BADGE_EARNED, {"badge": "b", "rule": "xp_total"})
+    then = timezone.now() - timedelta(hours=1)
+    events = AnalyticsEvent.objects.bulk_create(
+        AnalyticsEvent(kind=EventKind.BADGE_EARNED, schema_version=version, occurred_at=then,
+                       learner=learner, course=course, payload=payload)
+        for _ in range(3)
+    )  # fmt: skip
+    return [Cursor.of(event).encode() for event in events]
+
+
 def _token_of(user) -> str:
     response = APIClient().post(
         "/api/v1/auth/token/", {"email": user.email, "password": PASSWORD}, format="json"
@@ -231,7 +253,7 @@ def learner_token(fuzz_world) -> str:
     return _token_of(fuzz_world)
 
 
-STAFF_ROLES = ("Authors", "Reviewers", "Publishers", "Migration staff", "superuser")
+STAFF_ROLES = ("Authors", "Reviewers", "Publishers", "Migration staff", "Analysts", "superuser")
 
 
 @pytest.fixture(params=STAFF_ROLES)
@@ -241,8 +263,10 @@ def staff_token(request, staff_world) -> str:
     from django.apps import apps as django_apps
 
     from apps.accounts.roles import role_permissions_sync
+    from apps.analytics.permissions import ANALYTICS_ROLE_PERMISSIONS
 
     role_permissions_sync(django_apps)  # transactional tests flush the role groups
+    role_permissions_sync(django_apps, ANALYTICS_ROLE_PERMISSIONS)  # analytics' own role
     if request.param == "superuser":
         user = UserFactory(is_staff=True, is_superuser=True)
     else:
@@ -294,7 +318,7 @@ def flatmap_path_parameters(context, path_parameters):
 def flatmap_query(context, query):
     if not isinstance(query, dict):
         return st.just(query)
-    pools = {"course": "courses", "session": "sessions"}
+    pools = {"course": "courses", "session": "sessions", "after": "cursors"}  # analytics pages
     declared = {parameter.name for parameter in context.operation.query}
     strategy = st.just(query)
     for name in sorted(declared & pools.keys()):
