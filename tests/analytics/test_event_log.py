@@ -214,3 +214,27 @@ def test_the_schema_refuses_an_unknown_kind_and_a_bad_payload(
 def test_every_kind_has_a_versioned_schema():
     assert set(SCHEMAS) == set(EventKind.values)
     assert all(schema.version >= 1 for schema in SCHEMAS.values())
+
+
+@pytest.mark.legacy_sync
+@pytest.mark.django_db(databases=["default", "legacy"])
+def test_a_cohort_assignment_records_one_event_when_it_is_made_or_moved(
+    learner, course, django_capture_on_commit_callbacks
+):
+    from apps.legacy_sync.live.flags import sync_flags_update
+
+    # when the learner starts two sessions (the adapter records the cohort after each commit)
+    for _ in range(2):
+        with django_capture_on_commit_callbacks(execute=True):
+            study_session_start(learner=learner, course=course)
+    # then one assignment event: the second start found it made
+    [first] = AnalyticsEvent.objects.filter(kind="cohort_assigned")
+    assert first.payload == {"cohort": "v1", "source": "rollout"}
+
+    # when the rollout moves the learner to the other cohort
+    sync_flags_update(adaptive_rollout_percent=100)
+    with django_capture_on_commit_callbacks(execute=True):
+        study_session_start(learner=learner, course=course)
+
+    cohorts = AnalyticsEvent.objects.filter(kind="cohort_assigned").order_by("id")
+    assert [e.payload["cohort"] for e in cohorts] == ["v1", "adaptive"]
