@@ -19,6 +19,7 @@ api_v1 = [
     path("", include("apps.scheduler.urls")),
     path("", include("apps.assessment.urls")),  # mock tests
     path("", include("apps.leagues.urls")),  # weekly leagues
+    path("", include("apps.achievements.urls")),  # badges: /me/achievements/
     path("", include("apps.analytics.urls")),  # the analytics event log (staff)
 ]
 

@@ -962,6 +962,82 @@ API_ENDPOINTS += [
 ]
 
 
+# --- achievements: badges (issue 21) -----------------------------------------------------------
+# Every caller reads their own badges (the learner earned one: nobody else sees it as earned).
+# Publishers (and superusers) manage badge definitions, icon upload included, and read awards.
+
+
+def _badge_earned_by_the_learner(w):
+    from apps.achievements.models import BadgeRule, LearnerBadge
+    from apps.achievements.services import badges_check
+    from apps.learning.models import XPEvent, XPReason
+    from tests.achievements.helpers import make_badge
+
+    w._request.getfixturevalue("settings").MEDIA_ROOT = w._request.getfixturevalue("tmp_path")
+    if not hasattr(w, "badge"):
+        w.badge = make_badge(BadgeRule.XP_TOTAL, 10, name="Matrix badge")
+        XPEvent.objects.create(
+            learner=w.learner, amount=10, reason=XPReason.ATTEMPT, occurred_at=timezone.now()
+        )
+        badges_check(learner=w.learner)
+        assert LearnerBadge.objects.filter(learner=w.learner).count() == 1
+    return w.badge
+
+
+def _only_the_callers_badges(w, role, response):
+    body = json_of(response)
+    earned = [row["badge"]["id"] for row in body["earned"]]
+    upcoming = [row["badge"]["id"] for row in body["next"]]
+    expected = str(_badge_earned_by_the_learner(w).pk)
+    assert (earned, upcoming) == (([expected], []) if role == "learner" else ([], [expected]))
+
+
+def _badge_add(w, c):
+    from tests.achievements.helpers import png_upload
+
+    w._request.getfixturevalue("settings").MEDIA_ROOT = w._request.getfixturevalue("tmp_path")
+    body = {"name": f"Matrix {w.role}", "icon": png_upload(), "rule": "xp_total",
+            "threshold": "100", "course": "", "is_active": "on"}  # fmt: skip
+    return c.post(f"{ACHIEVEMENTS_ADMIN}badge/add/", body)
+
+
+def _badge_count(w) -> int:
+    from apps.achievements.models import Badge
+
+    return Badge.objects.count()
+
+
+ACHIEVEMENTS_ADMIN = "/admin/achievements/"
+BADGE_EDITORS = {"publisher": 200, "superuser": 200}
+API_ENDPOINTS += [
+    Endpoint(
+        "GET /api/v1/me/achievements/",
+        lambda w, c: c.get("/api/v1/me/achievements/"),
+        api(200),
+        given=_badge_earned_by_the_learner,
+        check=_only_the_callers_badges,
+    ),
+    *[
+        Endpoint(
+            f"GET {ACHIEVEMENTS_ADMIN}{model}/",
+            lambda w, c, model=model: c.get(f"{ACHIEVEMENTS_ADMIN}{model}/"),
+            admin(403, **BADGE_EDITORS),
+            browser=True,
+            given=_badge_earned_by_the_learner,
+        )
+        for model in ("badge", "learnerbadge")
+    ],
+    Endpoint(
+        f"POST {ACHIEVEMENTS_ADMIN}badge/add/ (with an icon)",
+        _badge_add,
+        admin(403, publisher=302, superuser=302),
+        browser=True,
+        observe=_badge_count,
+        changes_for=frozenset({"publisher", "superuser"}),
+    ),
+]
+
+
 ENDPOINTS = [*API_ENDPOINTS, *ATOM_ADMIN]
 assert len({e.name for e in ENDPOINTS}) == len(ENDPOINTS), "endpoint names must be unique"
 

@@ -51,6 +51,9 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *_perms("content", ("view",), _READ_ONLY_CONTENT),
         "content.change_itemanalysissettings",
         "content.publish_atom",
+        # Badges learners earn: definitions (name, icon, rule) and who earned which.
+        *_perms("achievements", ("view", "add", "change", "delete"), ("badge",)),
+        *_perms("achievements", ("view",), ("learnerbadge",)),
     ],
     # Migration staff watch the backfill and fix quarantined legacy rows.
     MIGRATION_STAFF: [

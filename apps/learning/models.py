@@ -173,6 +173,11 @@ class XPEvent(OriginTracked):
         StudySession, on_delete=models.CASCADE, null=True, blank=True, related_name="xp_events"
     )
     occurred_at = models.DateTimeField()
+    # What a bonus was paid for ("streak:7", "mastery:<concept id>"): unique per learner, so
+    # a replay, a re-sent batch or two racing attempts cannot pay it twice. Kept on archived
+    # rows too (a reset does not pay it again; a restore cannot collide). NULL on the rest,
+    # and on v1's migrated bonuses, which name no milestone (apps/learning/services/rewards.py).
+    bonus_key = models.CharField(max_length=64, null=True, blank=True, editable=False)  # noqa: DJ001
     archived_in = models.ForeignKey(
         ProgressSnapshot, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
@@ -182,6 +187,11 @@ class XPEvent(OriginTracked):
         ordering = ["-occurred_at"]
         indexes = [models.Index(fields=["learner", "occurred_at"])]
         constraints = [
+            models.UniqueConstraint(
+                fields=["learner", "bonus_key"],
+                condition=Q(bonus_key__isnull=False),
+                name="xp_bonus_once",
+            ),
             models.UniqueConstraint(
                 fields=["attempt", "reason"],
                 condition=Q(attempt__isnull=False),

@@ -6,7 +6,7 @@ rollup's days be in another time zone than the learner's (the learner moved, and
 not rebuilt yet), the same figures are computed from the attempt log instead."""
 
 from collections import defaultdict
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -44,7 +44,8 @@ from .models import (
     StudyTask,
     XPEvent,
 )
-from .streaks import streak_lengths
+from .services.rewards import STREAK_FREEZE_XP
+from .streaks import freeze_held, kept_days, streak_lengths, xp_before
 from .study_calendar import due_per_day, retention_by_month
 
 RECENT_PRACTICE_DATES = 60
@@ -122,15 +123,37 @@ def _days_from_attempts(learner) -> list:
     )
 
 
-def learner_streak(learner, dates: list | None = None) -> dict:
+def xp_by_local_day(learner) -> dict:
+    """{local day: XP earned} over the learner's live ledger (one grouped query)."""
+    return dict(
+        XPEvent.objects.filter(learner=learner, archived_in__isnull=True)
+        .annotate(day=TruncDate("occurred_at", tzinfo=ZoneInfo(learner.timezone)))
+        .values_list("day")
+        .annotate(xp=Sum("amount"))
+        .order_by()
+    )
+
+
+def learner_streak(learner, dates: list | None = None, xp_by_day: dict | None = None) -> dict:
+    """The streak with its freezes (apps/learning/streaks.py: a missed day is kept once a
+    week when the 7 days before it earned ``STREAK_FREEZE_XP``)."""
     dates = practice_dates(learner) if dates is None else dates
+    xp_by_day = xp_by_local_day(learner) if xp_by_day is None else xp_by_day
     today = timezone.now().astimezone(ZoneInfo(learner.timezone)).date()
-    current, longest = streak_lengths(dates, today)
+    kept = kept_days(dates, xp_by_day, today, STREAK_FREEZE_XP)
+    current, longest = streak_lengths(dates, today, kept)
     return {
         "current_streak": current,
         "longest_streak": longest,
         "practice_dates": [d.isoformat() for d in dates[-RECENT_PRACTICE_DATES:]],
         "timezone": learner.timezone,
+        "freeze": {
+            "held": freeze_held(kept, xp_by_day, today, STREAK_FREEZE_XP),
+            "used": len(kept),
+            "kept_days": [d.isoformat() for d in kept[-RECENT_PRACTICE_DATES:]],
+            "xp_last_7_days": xp_before(xp_by_day, today + timedelta(days=1)),
+            "xp_per_freeze": STREAK_FREEZE_XP,
+        },
     }
 
 
@@ -147,9 +170,9 @@ def learner_progress(learner) -> dict:
         "time_ms": sum(row[3] for row in days),
     }
     dates = [row[0] for row in days]
-    xp = XPEvent.objects.filter(learner=learner, archived_in__isnull=True).aggregate(
-        total=Sum("amount")
-    )["total"]
+    # XP per local day (one grouped query instead of the sum): the total, and the freezes.
+    xp_by_day = xp_by_local_day(learner)
+    xp = sum(xp_by_day.values())
     sessions = StudySession.objects.filter(learner=learner, archived_in__isnull=True).aggregate(
         total=Count("id"), completed=Count("id", filter=Q(completed_at__isnull=False))
     )
@@ -166,7 +189,7 @@ def learner_progress(learner) -> dict:
         "sessions_completed": sessions["completed"],
         "atoms_studied": states["studied"],
         "atoms_due": states["due"],
-        "streak": learner_streak(learner, dates),
+        "streak": learner_streak(learner, dates, xp_by_day),
     }
 
 

@@ -306,7 +306,7 @@ CONCEPT_STATE_UPDATED_FIELDS = [
 ]  # fmt: skip
 
 
-def concept_states_update(*, learner, observations: list[tuple], course_of=None) -> None:
+def concept_states_update(*, learner, observations: list[tuple], course_of=None) -> dict:
     """Apply (concept_id, correct, irt a, b, c[, answered_at]) observations in order.
 
     Per concept: BKT's P(known) with the concept's parameters (its own fit in use, else the
@@ -318,10 +318,13 @@ def concept_states_update(*, learner, observations: list[tuple], course_of=None)
 
     ``course_of`` ({concept id text: course id}), when the caller knows it, spares a query.
 
+    Returns {concept id text: (P(known) before, None for a new state; after; latest answer)}
+    so the caller can tell a concept crossing its mastery threshold (mastery bonuses).
+
     Precondition: inside the attempt's transaction; rows are locked in concept order.
     """
     if not observations:
-        return
+        return {}
     concept_ids = sorted({str(o[0]) for o in observations})
     rows = {
         str(row.concept_id): row
@@ -331,6 +334,8 @@ def concept_states_update(*, learner, observations: list[tuple], course_of=None)
     }
     parameters = bkt_parameters_for_concepts(concept_ids, course_of=course_of)
     now = django_timezone.now()
+    before = {concept_id: row.p_known for concept_id, row in rows.items()}
+    latest: dict = {}
     for concept_id, correct, a, b, c, *answered_at in observations:
         bkt = parameters[str(concept_id)]
         row = rows.get(str(concept_id))
@@ -340,6 +345,7 @@ def concept_states_update(*, learner, observations: list[tuple], course_of=None)
             )
         concept_state_observe(row, bool(correct), a, b, c, bkt)
         at = answered_at[0] if answered_at else now
+        latest[str(concept_id)] = max(at, latest.get(str(concept_id), at))
         if row.last_practised_at is None or at > row.last_practised_at:
             row.last_practised_at = at  # a late offline answer does not move it back
     weights = hlr_current_weights()
@@ -349,3 +355,7 @@ def concept_states_update(*, learner, observations: list[tuple], course_of=None)
     old = [r for r in rows.values() if r.pk is not None]
     LearnerConceptState.objects.bulk_create(new)
     rows_update(LearnerConceptState, old, CONCEPT_STATE_UPDATED_FIELDS)
+    return {
+        concept_id: (before.get(concept_id), rows[concept_id].p_known, at)
+        for concept_id, at in latest.items()
+    }

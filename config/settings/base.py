@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "apps.scheduler",
     "apps.assessment",  # mock tests
     "apps.leagues",  # weekly leagues
+    "apps.achievements",  # badges
     "apps.analytics",  # the analytics event log
     "django_celery_beat",
 ]

@@ -43,7 +43,14 @@ def sync(client, rows: list):
 
 
 def xp_total(learner) -> int:
-    return XPEvent.objects.filter(learner=learner).aggregate(total=Sum("amount"))["total"] or 0
+    """XP from answers and sessions: streak and mastery bonuses (test_rewards.py) aside."""
+    earned = XPEvent.objects.filter(learner=learner, bonus_key__isnull=True)
+    return earned.aggregate(total=Sum("amount"))["total"] or 0
+
+
+def bonus_xp(learner) -> int:
+    bonuses = XPEvent.objects.filter(learner=learner, bonus_key__isnull=False)
+    return bonuses.aggregate(total=Sum("amount"))["total"] or 0
 
 
 # --- per-row outcomes ----------------------------------------------------------------------
@@ -361,7 +368,7 @@ def test_an_offline_session_synced_later_shows_up_in_progress(learner_client, le
     assert progress["correct"] == 14
     assert progress["accuracy"] == 0.7
     assert progress["time_spent_ms"] == 10 * 1000 + 10 * 2000
-    assert progress["xp_total"] == 70 + 2 * sum(card_ratings) + 20
+    assert progress["xp_total"] == 70 + 2 * sum(card_ratings) + 20 + bonus_xp(learner)
     assert (progress["sessions"], progress["sessions_completed"]) == (1, 1)
     assert progress["atoms_studied"] == 2
     assert progress["atoms_due"] == 0  # everything was just reviewed

@@ -18,9 +18,11 @@ pytestmark = pytest.mark.django_db
 # priors for the new concept state, and the atom's grading context, which is then kept per
 # process); a later one updates both. On PostgreSQL each request also takes the learner's write
 # lock (attempts are partitioned by month: it keeps client ids unique across months), even a
-# replay, which otherwise reads only the stored attempt.
+# replay, which otherwise reads only the stored attempt. The learner's first answer of a local
+# day also reads the streak's window of days and XP (streak bonuses, rewards.py); a later
+# answer of the day does not.
 LOCK = 1 if connection.vendor == "postgresql" else 0
-FIRST_ANSWER_STATEMENTS = 16 + LOCK
+FIRST_ANSWER_STATEMENTS = 17 + LOCK
 NEXT_ANSWER_STATEMENTS = 12 + LOCK
 REPLAY_STATEMENTS = 1 + LOCK * 3  # the lock, and its transaction's SAVEPOINT and RELEASE
 BATCH_STATEMENTS = 12 + LOCK

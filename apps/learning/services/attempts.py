@@ -21,6 +21,7 @@ from apps.analytics.services import attempts_recorded
 from apps.content.atom_types import AtomValidationError, get_atom_type
 from apps.content.selectors import revision_atom_snapshot
 from apps.core.bulk import rows_update
+from apps.core.signals import learner_figures_changed_on_commit
 from apps.core.storable import unstorable_text
 from apps.core.sync_port import rows_changed
 from apps.curriculum.models import Course
@@ -37,6 +38,7 @@ from .client_clock import client_time_problem
 from .grading_context import grading_context
 from .locks import learner_write_lock
 from .mistakes import GradedAnswer, mistakes_note
+from .rewards import concepts_mastered, rewards_grant
 from .rollups import rollups_add
 
 XP_PER_CORRECT_ANSWER = 10
@@ -217,6 +219,7 @@ class _SchedulingContext:
     policies: dict  # atom id → its course's scheduling policy
     concepts_of: dict  # atom id → its live concept ids
     course_of: dict  # concept id text → its course id
+    thresholds: dict  # concept id text → its course's mastery threshold (rewards)
     placement_sessions: frozenset = frozenset()  # their wrong answers record no mistakes
 
 
@@ -225,25 +228,28 @@ def _scheduling_context(links: dict, learner) -> _SchedulingContext:
     concepts; and each concept's course. Policies are read fresh: the course admin edits them
     in place (one narrow query)."""
     course_ids = {course_id for atom_links in links.values() for _, course_id in atom_links}
-    of_course = {
-        course_id: course_scheduling_policy(
+    of_course, threshold_of = {}, {}  # the mastery thresholds ride along, for rewards
+    for course_id, algorithm, retention, max_days, threshold in Course.objects.filter(
+        pk__in=course_ids
+    ).values_list(
+        "pk", "default_algorithm", "desired_retention", "maximum_interval_days", "mastery_threshold"
+    ):
+        of_course[course_id] = course_scheduling_policy(
             course_id=course_id,
             algorithm=algorithm,
             desired_retention=retention,
             maximum_interval_days=max_days,
             timezone=learner.timezone,
         )
-        for course_id, algorithm, retention, max_days in Course.objects.filter(
-            pk__in=course_ids
-        ).values_list("pk", "default_algorithm", "desired_retention", "maximum_interval_days")
-    }
+        threshold_of[course_id] = threshold
     policies, concepts_of, course_of = {}, {}, {}
     for atom_id, atom_links in links.items():
         if atom_links:  # the first concept's course, as before: links come in concept order
             policies[atom_id] = of_course[atom_links[0][1]]
         concepts_of[atom_id] = [concept_id for concept_id, _ in atom_links]
         course_of |= {str(concept_id): course_id for concept_id, course_id in atom_links}
-    return _SchedulingContext(policies, concepts_of, course_of)
+    thresholds = {concept: threshold_of[course] for concept, course in course_of.items()}
+    return _SchedulingContext(policies, concepts_of, course_of, thresholds)
 
 
 def _store(learner, rows, atoms, now, outcomes, context, savepoint=True) -> list[Attempt]:
@@ -356,7 +362,9 @@ def _store_locked(learner, rows, atoms, now, outcomes, context) -> list[Attempt]
     rows_update(
         LearnerAtomState, to_update, ["state", "due_at", "last_reviewed_at", "reviews", "lapses"]
     )
-    concept_states_update(learner=learner, observations=observations, course_of=context.course_of)
+    concept_changes = concept_states_update(
+        learner=learner, observations=observations, course_of=context.course_of
+    )
     if rebuild:
         for atom_id in rebuild:
             atom_state_rebuild(
@@ -372,8 +380,19 @@ def _store_locked(learner, rows, atoms, now, outcomes, context) -> list[Attempt]
         }
         for attempt in late:
             attempt.scheduler_state_before, attempt.scheduler_state_after = corrected[attempt.pk]
-    # Last: it takes the learner's rollup lock, which must come after every row lock here.
-    rollups_add(learner=learner, attempts=new_attempts)
+    # It takes the learner's rollup lock, which must come after every row lock above.
+    new_days = rollups_add(learner=learner, attempts=new_attempts)
+    # Streak and mastery bonuses, once each (rewards.py: their unique keys); the learner's
+    # write lock (PostgreSQL) already orders this after any other batch of theirs.
+    rewards = rewards_grant(
+        learner=learner,
+        new_days=new_days,
+        at=max((a.answered_at for a in new_attempts), default=now),
+        mastered=concepts_mastered(concept_changes, context.thresholds),
+        now=now,
+    )
+    # Badges are checked after the commit, for the figures this batch moved (apps/achievements).
+    learner_figures_changed_on_commit(learner=learner, kinds=rewards.figures_moved(bool(new_xp)))
     for position, attempt in graded:
         outcomes[position] = AttemptOutcome("created", attempt)
     return new_attempts

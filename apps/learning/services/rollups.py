@@ -17,6 +17,7 @@ writes holds the database's write lock, and the rebuild deletes before it reads.
 """
 
 from collections import defaultdict
+from datetime import date
 from zoneinfo import ZoneInfo
 
 from django.db import connection, transaction
@@ -31,8 +32,10 @@ def _lock_key(learner_id) -> int:
     return learner_lock_key(learner_id, ROLLUP_SPACE)
 
 
-def rollups_add(*, learner, attempts) -> None:
-    """Add freshly stored ``attempts`` (all the learner's, live) to the learner's rollups.
+def rollups_add(*, learner, attempts) -> set:
+    """Add freshly stored ``attempts`` (all the learner's, live) to the learner's rollups;
+    returns the local days that had no row before (the learner's new practice days: the
+    streak bonuses' check, rewards.py, runs only then), read back from the same statement.
 
     Precondition: inside the transaction that stored the attempts, as its last writes. Two
     statements, whatever the number of attempts; rows are written in key order so concurrent
@@ -40,17 +43,17 @@ def rollups_add(*, learner, attempts) -> None:
     of the transaction, and a rebuild (reset, restore) takes it after its own: a batch holding
     the lock waits for nothing but rollup rows, which a rebuild touches only under the lock.
     """
-    rollups_add_many([(learner, attempts)])
+    return rollups_add_many([(learner, attempts)]).get(_as_uuid(learner.pk), set())
 
 
-def rollups_add_many(batches) -> None:
+def rollups_add_many(batches) -> dict:
     """``rollups_add`` for several learners at once: [(learner, their attempts)]. Still two
     statements (three for more than one learner on PostgreSQL: their shared locks first, in
     lock-key order, the order a rebuild takes its exclusive ones in), so the v1 pull's pages of
-    many learners cost what one learner's batch does."""
+    many learners cost what one learner's batch does. Returns {learner id: their new days}."""
     batches = [(learner, attempts) for learner, attempts in batches if attempts]
     if not batches:
-        return
+        return {}
     day_rows, atom_rows = [], []
     for learner, attempts in sorted(batches, key=lambda batch: str(batch[0].pk)):
         days, atoms = _tallies(learner, attempts)
@@ -86,6 +89,8 @@ def rollups_add_many(batches) -> None:
         + increments.format(t=day_table)
         + f", timezone = CASE WHEN {day_table}.timezone = excluded.timezone "
         "THEN excluded.timezone ELSE '' END"
+        # a row whose count is what this batch added was inserted now: a new practice day
+        f" RETURNING {day_table}.learner_id, {day_table}.day, {day_table}.attempts"
     )
     atom_sql = (
         f"INSERT INTO {atom_table} (learner_id, atom_id, attempts, correct, time_spent_ms) "
@@ -94,7 +99,15 @@ def rollups_add_many(batches) -> None:
     )
     with connection.cursor() as cursor:
         cursor.execute(day_sql, day_params)
+        counted = cursor.fetchall()
         cursor.execute(atom_sql, [_db(v) for row in atom_rows for v in row])
+    added = {(_as_uuid(pk), day): row[0] for pk, day, _zone, *row in day_rows}
+    new_days: dict = defaultdict(set)
+    for pk, day, attempts in counted:
+        key = (_as_uuid(pk), day if isinstance(day, date) else date.fromisoformat(str(day)))
+        if added.get(key) == attempts:
+            new_days[key[0]].add(key[1])
+    return new_days
 
 
 def _tallies(learner, attempts) -> tuple[dict, dict]:
