@@ -30,6 +30,7 @@ from apps.content.models import AtomStatus, LearningAtom
 from apps.content.selectors import revision_atom_snapshot
 from apps.core.errors import DomainConflict
 from apps.core.services import audit_record
+from apps.core.signals import learner_figures_changed_on_commit
 from apps.learning.models import Attempt, SessionKind, StudySession
 from apps.learning.services.attempts import AttemptInput, attempts_ingest
 from apps.learning.services.locks import learner_write_lock
@@ -402,6 +403,8 @@ def mock_test_submit(*, test: MockTest, now: datetime | None = None) -> MockTest
         test = _locked(test)
         if test.submitted_at is None:
             _mark(test, now, auto=test.is_expired(now))
+            if test.passed:  # badges for mock tests passed, after the commit
+                learner_figures_changed_on_commit(learner=test.learner, kinds={"mock_tests_passed"})
     return test
 
 

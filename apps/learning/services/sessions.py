@@ -7,6 +7,7 @@ from django.utils import timezone
 from apps.analytics.schema import EventKind
 from apps.analytics.services import event_record
 from apps.core.errors import DomainConflict
+from apps.core.signals import learner_figures_changed_on_commit
 from apps.core.sync_port import learner_session_started, rows_changed
 
 from ..mistakes import mistakes_open
@@ -109,4 +110,8 @@ def study_session_complete(
             )
             if created:
                 rows_changed(entity="points", ids=[event.pk])
+                # badges for perfect sessions and XP, after the commit (apps/achievements)
+                learner_figures_changed_on_commit(
+                    learner=locked.learner, kinds={"perfect_sessions", "xp_total"}
+                )
     return locked
