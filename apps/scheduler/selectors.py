@@ -24,6 +24,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from apps.curriculum.models import ConceptPrerequisite, Course
+from apps.experiments.policy import ArmPolicy, learner_arm
 from apps.learning.models import Attempt, Mistake, SessionKind, StudySession
 
 from .algorithms.calendar_days import local_day
@@ -71,6 +72,7 @@ class NextItemsToday:
     items: list[NextItem]
     limits: DailyLimits
     session_kind: str | None  # of the session given, when it is the learner's
+    arm: str | None = None  # the experiment arm whose mix and target chose them (experiments)
 
 
 def learner_daily_limits(learner, course: Course) -> tuple[int, int]:
@@ -90,13 +92,14 @@ def learner_day_start(learner, now: datetime) -> tuple[date, datetime]:
     return day, datetime.combine(day, time(hour), tzinfo=ZoneInfo(learner.timezone))
 
 
-def _weights(course: Course) -> ScoreWeights:
+def _weights(course: Course, arm: ArmPolicy | None = None) -> ScoreWeights:
+    overrides = arm.parameters if arm else {}
     return ScoreWeights(
         due=course.weight_due,
         mastery_gap=course.weight_mastery_gap,
         difficulty_match=course.weight_difficulty_match,
         exploration=course.weight_exploration,
-        target_p=course.target_p_correct,
+        target_p=overrides.get("target_p_correct", course.target_p_correct),
     )
 
 
@@ -109,7 +112,7 @@ def next_items(
 
     The course's candidates come from the per-process copy (apps/scheduler/candidates.py); the
     learner's side is one narrow read of their live atom states in the course."""
-    items, _limits, _kind = _choose(
+    items, _limits, _kind, _arm = _choose(
         learner, course, limit, session_id, exclude_concepts, timezone.now(), daily=None
     )
     return items
@@ -129,16 +132,18 @@ def next_items_today(
     items offered are answered). ``extra``: study past the limits (they are still reported).
     A ``mistakes`` session is remedial practice the learner chose: it ignores the limits too.
     Costs one narrow query more than ``next_items``: the atoms answered today."""
-    items, limits, kind = _choose(
+    items, limits, kind, arm = _choose(
         learner, course, limit, session_id, exclude_concepts, now or timezone.now(),
         daily="extra" if extra else "within",
     )  # fmt: skip
-    return NextItemsToday(items=items, limits=limits, session_kind=kind)
+    return NextItemsToday(items=items, limits=limits, session_kind=kind, arm=arm and arm.key)
 
 
 def _choose(learner, course, limit, session_id, exclude_concepts, now, *, daily):
-    """(items, DailyLimits or None, the session's kind). ``daily``: None (no limits read),
-    ``"extra"`` (read and reported, not applied) or ``"within"`` (applied)."""
+    """(items, DailyLimits or None, the session's kind, the learner's experiment arm or None).
+    ``daily``: None (no limits read), ``"extra"`` (read and reported, not applied) or
+    ``"within"`` (applied). An arm's ``new_item_ratio`` and ``target_p_correct`` replace the
+    course's (apps/experiments: one narrow read of the learner's assignment)."""
     now_epoch = now.timestamp()
     candidates = course_candidates(course.pk)
     rows = np.arange(len(candidates.atom_ids))
@@ -147,12 +152,13 @@ def _choose(learner, course, limit, session_id, exclude_concepts, now, *, daily)
     if leave_out is not None:
         rows, codes = rows[~leave_out], codes[~leave_out]
     if not len(rows) and daily is None:
-        return [], None, kind
+        return [], None, kind, None
     due, exposures = _learner_atom_states(learner, candidates)
     # counted over every candidate, before any is left out: a limit is the whole course's
     limits = daily and _daily_limits(learner, course, candidates, exposures, now)
     if not len(rows):
-        return [], limits, kind
+        return [], limits, kind, None
+    arm = learner_arm(learner_id=learner.pk, course_id=course.pk, now=now)
     concept_of_code = candidates.concepts
     due, exposures = due[rows], exposures[rows]
 
@@ -181,14 +187,15 @@ def _choose(learner, course, limit, session_id, exclude_concepts, now, *, daily)
         theta, candidates.irt_a[rows], candidates.irt_b[rows], candidates.irt_c[rows]
     )
     scores, _components = score_candidates(
-        overdue, mastery, predicted, exposures, exposures.sum(), _weights(course)
+        overdue, mastery, predicted, exposures, exposures.sum(), _weights(course, arm)
     )
     scores = np.where(eligible, scores, -np.inf)
 
     # a mistakes session is practice the learner chose past the limits
     capped = daily == "within" and kind != SessionKind.MISTAKES
+    new_ratio = (arm.parameters if arm else {}).get("new_item_ratio", course.new_item_ratio)
     ordered = _mix(
-        scores, seen, eligible, codes, limit, course.new_item_ratio,
+        scores, seen, eligible, codes, limit, new_ratio,
         new_cap=limits.new_left if capped else limit,
         review_cap=limits.reviews_left if capped else limit,
     )  # fmt: skip
@@ -205,7 +212,7 @@ def _choose(learner, course, limit, session_id, exclude_concepts, now, *, daily)
         )
         for i in ordered
     ]
-    return items, limits, kind
+    return items, limits, kind, arm
 
 
 def _daily_limits(learner, course, candidates, exposures, now) -> DailyLimits:

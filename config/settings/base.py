@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "apps.leagues",  # weekly leagues
     "apps.achievements",  # badges
     "apps.analytics",  # the analytics event log
+    "apps.experiments",  # experiments between scheduling algorithms
     "django_celery_beat",
 ]
 # The migration app for the legacy v1 platform. At cutover it is switched off (then deleted):

@@ -224,11 +224,12 @@ def test_the_version_changes_at_once_and_again_at_commit(django_capture_on_commi
 
 # --- performance -----------------------------------------------------------------------------
 
-# Warm: the session's answers, the learner's atom states (packed), their concept states, the
-# course's prerequisite graph. Cold: plus the course's candidates (once per process and
+# Warm: the session's answers, the learner's atom states (packed), their experiment arm in the
+# course (one indexed read of their assignments), their concept states, the course's
+# prerequisite graph. Cold: plus the course's candidates (once per process and
 # version) and its BKT priors (cached for five minutes). The chosen atoms' renderings are the
 # endpoint's, kept per process by revision (test_next_items_renderings.py).
-NEXT_ITEMS_WARM_QUERIES = 4
+NEXT_ITEMS_WARM_QUERIES = 5
 
 
 @pytest.mark.parametrize("n_atoms", [5, 30])

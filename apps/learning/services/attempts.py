@@ -25,6 +25,7 @@ from apps.core.signals import learner_figures_changed_on_commit
 from apps.core.storable import unstorable_text
 from apps.core.sync_port import rows_changed
 from apps.curriculum.models import Course
+from apps.experiments.policy import ARM_FIELDS, arm_from_row, courses_with_arm
 from apps.scheduler.models import LearnerAtomState
 from apps.scheduler.services import (
     atom_state_rebuild,
@@ -226,14 +227,19 @@ class _SchedulingContext:
 def _scheduling_context(links: dict, learner) -> _SchedulingContext:
     """Per atom: the scheduling policy of its course (for the learner's calendar) and its live
     concepts; and each concept's course. Policies are read fresh: the course admin edits them
-    in place (one narrow query)."""
+    in place (one narrow query). A learner assigned to an experiment arm in a course is
+    scheduled by the arm there while it runs: the arm rides on the same query."""
     course_ids = {course_id for atom_links in links.values() for _, course_id in atom_links}
+    courses = courses_with_arm(
+        Course.objects.filter(pk__in=course_ids), learner_id=learner.pk, now=timezone.now()
+    )
     of_course, threshold_of = {}, {}  # the mastery thresholds ride along, for rewards
-    for course_id, algorithm, retention, max_days, threshold in Course.objects.filter(
-        pk__in=course_ids
-    ).values_list(
-        "pk", "default_algorithm", "desired_retention", "maximum_interval_days", "mastery_threshold"
-    ):
+    for course_id, algorithm, retention, max_days, threshold, *arm in courses.values_list(
+        "pk", "default_algorithm", "desired_retention", "maximum_interval_days",
+        "mastery_threshold", *ARM_FIELDS,
+    ):  # fmt: skip
+        if (assigned := arm_from_row(*arm)) is not None:  # experiments: the arm's policy
+            algorithm, retention, max_days = assigned.applied(algorithm, retention, max_days)
         of_course[course_id] = course_scheduling_policy(
             course_id=course_id,
             algorithm=algorithm,

@@ -9,6 +9,7 @@ from apps.analytics.services import event_record
 from apps.core.errors import DomainConflict
 from apps.core.signals import learner_figures_changed_on_commit
 from apps.core.sync_port import learner_session_started, rows_changed
+from apps.experiments.services import experiment_arms_assign
 
 from ..mistakes import mistakes_open
 from ..models import SessionKind, StudySession, XPEvent, XPReason
@@ -60,6 +61,9 @@ def study_session_start(
         rows_changed(entity="sessions", ids=[session.pk])
         event_record(EventKind.SESSION_STARTED, learner=learner, course=course,
                      session=session.pk, session_kind=kind, device=device or None)  # fmt: skip
+        # the first session in a course while an experiment runs there assigns an arm
+        experiment_arms_assign(learner=learner, course_id=course and course.pk,
+                               at=timezone.now(), session_id=session.pk)  # fmt: skip
         transaction.on_commit(lambda: learner_session_started(learner))
     return session
 
