@@ -387,7 +387,9 @@ def learner_concept_mastery(learner) -> list[dict]:
         else:
             nodes[concept_id] = (course_id, threshold, text, p_known)
 
-    priors = {course_id: bkt_priors_for_course(course_id) for course_id, *_ in nodes.values()}
+    # One cache read per course (not per concept: with Redis each is a round trip).
+    courses_seen = {course_id for course_id, *_ in nodes.values()}
+    priors = {course_id: bkt_priors_for_course(course_id) for course_id in courses_seen}
     knowledge = {}
     for concept_id, (course_id, _, _, p_known) in nodes.items():
         fitted, fallback = priors[course_id]

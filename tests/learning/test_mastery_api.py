@@ -221,6 +221,23 @@ def test_mastery_reads_take_a_fixed_number_of_queries(learner_client):
     assert counts[0] == counts[1]
 
 
+def test_the_course_priors_are_read_once_per_course_not_per_concept(learner_client, monkeypatch):
+    """Each read is a cache round trip with Redis: a 500-concept course read them 500 times."""
+    from apps.learning import selectors
+
+    learner = UserFactory()
+    learner_client.force_authenticate(learner)
+    _chain_known_by(learner, 12)
+    reads = []
+    original = selectors.bkt_priors_for_course
+    monkeypatch.setattr(
+        selectors, "bkt_priors_for_course", lambda course: reads.append(course) or original(course)
+    )
+
+    assert len(learner_client.get(PROGRESS_URL).json()["concepts"]) == 12
+    assert len(reads) == 1
+
+
 def test_the_status_rule():
     knowledge = {"a": 0.8, "b": 0.79}
     assert concept_status(0.8, [], knowledge, 0.8) == ("mastered", [])
