@@ -1038,6 +1038,73 @@ API_ENDPOINTS += [
 ]
 
 
+# --- experiments between scheduling algorithms (issue 21) ---------------------------------------
+# Publishers define experiments on a course and read the analysis (so do Analysts, not in this
+# matrix, and superusers); the other staff roles get a 403, learners the admin login. Nothing
+# under /api/: the analysis is an admin page.
+
+
+def _experiment(w):
+    from apps.experiments.models import Experiment
+    from tests.experiments.factories import make_experiment
+
+    return Experiment.objects.filter(course=w.course).first() or make_experiment(w.course)
+
+
+def _experiment_add(w, c):
+    from datetime import timedelta
+
+    start = timezone.now() + timedelta(days=1)
+    body = {
+        "name": "FSRS 0.85 vs the course", "course": str(w.course.pk), "hypothesis": "",
+        "starts_at_0": start.date().isoformat(), "starts_at_1": "09:00:00",
+        "ends_at_0": (start + timedelta(days=30)).date().isoformat(), "ends_at_1": "09:00:00",
+        "arms-TOTAL_FORMS": "2", "arms-INITIAL_FORMS": "0", "arms-MIN_NUM_FORMS": "2",
+        "arms-MAX_NUM_FORMS": "1000",
+        "arms-0-key": "control", "arms-0-algorithm": "", "arms-0-parameters": "{}",
+        "arms-0-weight": "1", "arms-0-is_control": "on",
+        "arms-1-key": "fsrs85", "arms-1-algorithm": "fsrs",
+        "arms-1-parameters": '{"desired_retention": 0.85}', "arms-1-weight": "1",
+    }  # fmt: skip
+    return c.post(f"{EXPERIMENTS_ADMIN}experiment/add/", body)
+
+
+def _experiments_with_arms(w) -> list:
+    from apps.experiments.models import Arm
+
+    return sorted(Arm.objects.values_list("experiment__name", "key", "algorithm"))
+
+
+EXPERIMENTS_ADMIN = "/admin/experiments/"
+EXPERIMENTERS = {"publisher": 200, "superuser": 200}
+API_ENDPOINTS += [
+    *[
+        Endpoint(
+            f"GET {EXPERIMENTS_ADMIN}{model}/",
+            lambda w, c, model=model: c.get(f"{EXPERIMENTS_ADMIN}{model}/"),
+            admin(403, **EXPERIMENTERS),
+            browser=True,
+            given=_experiment,
+        )
+        for model in ("experiment", "assignment")
+    ],
+    Endpoint(
+        f"GET {EXPERIMENTS_ADMIN}experiment/{{id}}/analysis/",
+        lambda w, c: c.get(f"{EXPERIMENTS_ADMIN}experiment/{_experiment(w).pk}/analysis/"),
+        admin(403, **EXPERIMENTERS),
+        browser=True,
+    ),
+    Endpoint(
+        f"POST {EXPERIMENTS_ADMIN}experiment/add/ (with two arms)",
+        _experiment_add,
+        admin(403, publisher=302, superuser=302),
+        browser=True,
+        observe=_experiments_with_arms,
+        changes_for=frozenset({"publisher", "superuser"}),
+    ),
+]
+
+
 ENDPOINTS = [*API_ENDPOINTS, *ATOM_ADMIN]
 assert len({e.name for e in ENDPOINTS}) == len(ENDPOINTS), "endpoint names must be unique"
 

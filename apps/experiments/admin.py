@@ -82,10 +82,19 @@ class ExperimentAdmin(admin.ModelAdmin):
     def save_related(self, request, form, formsets, change):
         arm_formset = next(f for f in formsets if isinstance(f, ArmFormSet))
         arms = arm_formset.kept_arms() if arm_formset.forms else list(form.instance.arms.all())
+        new = [arm for arm in arms if arm._state.adding]
         try:
             experiment_save(experiment=form.instance, arms=arms, by=request.user)
         except ValidationError as exc:  # a race with the first assignment: say so, save nothing
             raise PermissionDenied("; ".join(exc.messages)) from exc
+        # what formset.save() would have noted, for the admin's history message
+        arm_formset.new_objects = new
+        arm_formset.changed_objects = [
+            (f.instance, f.changed_data)
+            for f in arm_formset.forms
+            if f.instance in arms and f.instance not in new and f.has_changed()
+        ]
+        arm_formset.deleted_objects = [f.instance for f in arm_formset.deleted_forms]
 
     def analysis_view(self, request, experiment_id):
         """GET only, and reads only."""
