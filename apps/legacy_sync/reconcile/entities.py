@@ -45,7 +45,12 @@ apps/legacy_sync/backfill/), each v1 column written the way the mapper writes it
 - points: user, reason (mapped to the v2 XP reason), amount, occurred_at.
 - tasks: user, title (first 255), course (NULL → ""), due_at, priority (NULL → 0), status
   (NULL or "" → open). Not signals: v1 keeps JSON text (malformed ones are quarantined) and
-  v2 a JSON value, so equal text would be neither necessary nor sufficient.
+  v2 a JSON value, so equal text would be neither necessary nor sufficient. A learner sets a
+  migrated task's status in v2 (done, dismissed) and the outbox writes it to v1's row, so
+  the status is ``v2_edits``: see repair.py for who wins it.
+
+Mistakes and tasks the outbox pushed compare like migrated ones: the v2 row carries the v1 id
+(``legacy_key``) and the mapper writes v1's columns the way the backfill reads them back.
 """
 
 from collections.abc import Callable
@@ -103,6 +108,9 @@ class Mapping:
     # (default: this entity's, in its key column).
     held_by: str = ""
     held_column: str = ""
+    # Columns v2's services change on migrated rows and push to v1: once the outbox has an
+    # entry for such a row, a mismatch there is v2's to settle (explain.py, repair.py).
+    v2_edits: tuple[str, ...] = ()
 
     @property
     def kinds(self) -> tuple[str, ...]:
@@ -358,6 +366,7 @@ MAPPINGS: tuple[Mapping, ...] = (
             Column("status", "text", "COALESCE(NULLIF(t.status, ''), 'open')", "t.status"),
         ),
         v2=Source(key="t.legacy_key", tables=f"{_table(StudyTask)} t {LEARNER}", where=KEYED),
+        v2_edits=("status",),
     ),
 )  # fmt: skip
 

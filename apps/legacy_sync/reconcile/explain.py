@@ -3,7 +3,9 @@
 - a v1 row missing in v2 is quarantined (``quarantined: <reason>``), or merged into another
   row (such *held* rows are set aside from the hashed ranges and listed by key, see sides.py;
   per-learner attempt counts leave quarantined attempts out of v1's count);
-- a v2-origin row's change is queued in the outbox (a pending OutboxEntry);
+- a v2-origin row's change is queued in the outbox (a pending OutboxEntry), and so is a v2
+  edit of a migrated row where the mapping's ``v2_edits`` says v2 changes such rows (a
+  task's status);
 - a v2 row that v1 cannot hold: v2-origin rows without a legacy key are no v1 rows, and
   those the outbox knows are reported as missing in v1, explained while the entry is
   ``v2_only`` (its ``last_error`` says why) or ``pending``; a ``dead`` one is not explained.
@@ -56,7 +58,7 @@ def differences_explain(mapping: Mapping, differences: list[Difference]) -> None
                 entity=mapping.name, legacy_key__in=chunk
             ).values_list("legacy_key", "merged_into", "rule")
         )
-    queued = _queued(mapping, [d.v2_id for d in differences if d.v2_origin == Origin.V2])
+    queued = _queued(mapping, [d.v2_id for d in differences if _pushes(mapping, d)])
     for difference in differences:
         if difference.explained:
             continue
@@ -65,8 +67,13 @@ def differences_explain(mapping: Mapping, differences: list[Difference]) -> None
             difference.explain(f"quarantined: {quarantined[key]}")
         elif missing_in_v2 and key in merged:
             difference.explain(f"merged into {merged[key]}")
-        elif difference.v2_origin == Origin.V2 and str(difference.v2_id) in queued:
+        elif _pushes(mapping, difference) and str(difference.v2_id) in queued:
             difference.explain(QUEUED)
+
+
+def _pushes(mapping: Mapping, difference: Difference) -> bool:
+    """Whether an outbox entry for the difference's v2 row would carry v2's side to v1."""
+    return difference.v2_origin == Origin.V2 or bool(mapping.v2_edits and difference.v2_id)
 
 
 def _queued(mapping: Mapping, v2_ids: list) -> set[str]:

@@ -5,12 +5,17 @@ that owns the row.
   the quarantine with its reason, and is explained from the next run on);
 - mismatch of a migrated row (v1 wins): the v2 copy is replaced by a fresh migration of the v1
   row, only where that is safe: rows v2 never edits (sessions, attempts, mistakes, points,
-  tasks), not archived by a progress reset, one v2 row for the key. The swap is one savepoint:
-  the copy is deleted with plain SQL (so rows that point at it are left alone), migrated
-  again under the same deterministic id, and the foreign keys are checked before it is kept;
-  a row v1 no longer lets migrate keeps its copy;
+  tasks whose status no learner set in v2), not archived by a progress reset, one v2 row for
+  the key. The swap is one savepoint: the copy is deleted with plain SQL (so rows that point
+  at it are left alone), migrated again under the same deterministic id, and the foreign keys
+  are checked before it is kept; a row v1 no longer lets migrate keeps its copy;
 - missing in v1 or mismatch of a v2-origin row (v2 wins): a pending OutboxEntry, so the
   outbox pushes the row's current state;
+- mismatch of a migrated row v2 edited (the mapping's ``v2_edits``, a task's status, and an
+  outbox entry for the row) in those columns alone: v2 wins, queued again, so a learner's
+  done or dismissed is never undone. v1's tasks record no change time, so a v1 edit after
+  v2's push cannot be told from a push that never landed. If v1 changed other columns too
+  (a task's title), the difference is left to staff with the reason;
 - missing in v1 of a migrated row (v1 deleted it) is left to staff: deleting a learner's
   history is not a repair to make unattended.
 
@@ -30,6 +35,7 @@ from ..v1.gateway import marks, v1_fetch_dicts
 from .differences import Difference
 from .entities import Mapping
 from .explain import V2_ONLY_KEY_PREFIX
+from .rowhash import canonical_value
 
 # Released keys of these entities change learners' scheduler states (see quarantine_retry).
 STATE_ENTITIES = ("users", "attempts")
@@ -46,6 +52,7 @@ def differences_repair(mapping: Mapping, differences: list[Difference]) -> None:
     if not pending:
         return
     entity = entities_build()[mapping.backfill] if mapping.backfill else None
+    edited = _edited_in_v2(mapping, pending)
     migrate, replace, push = [], [], []
     for difference in pending:
         if entity is None:
@@ -54,6 +61,12 @@ def differences_repair(mapping: Mapping, differences: list[Difference]) -> None:
             _not_repaired(difference, "the row is in quarantine too: retry or fix it there")
         elif difference.v2_origin == Origin.V2:
             push.append(difference)
+        elif str(difference.v2_id) in edited and difference.kind == DifferenceKind.MISMATCH:
+            if _differs_only_in(mapping, difference, mapping.v2_edits):
+                push.append(difference)
+            else:
+                _not_repaired(difference, f"v2 changed its {', '.join(mapping.v2_edits)} and "
+                              "v1 other columns: staff decide which to keep")  # fmt: skip
         elif difference.kind == DifferenceKind.MISSING_IN_V2:
             migrate.append(difference)
         elif difference.kind == DifferenceKind.MISMATCH:
@@ -71,6 +84,34 @@ def differences_repair(mapping: Mapping, differences: list[Difference]) -> None:
     if mapping.backfill in STATE_ENTITIES and released:
         with transaction.atomic():
             learner_states_catch_up(released)  # so migrated history shows in the states
+
+
+def _edited_in_v2(mapping: Mapping, differences: list[Difference]) -> set[str]:
+    """The v2 rows (primary keys as text) of a mapping with ``v2_edits`` that the outbox was
+    ever asked to push: a learner changed them in v2."""
+    if not mapping.v2_edits:
+        return set()
+    ids = sorted({str(d.v2_id) for d in differences if d.v2_id is not None})
+    found = set()
+    for start in range(0, len(ids), 500):
+        found.update(
+            OutboxEntry.objects.filter(
+                entity=mapping.name, v2_id__in=ids[start : start + 500]
+            ).values_list("v2_id", flat=True)
+        )
+    return found
+
+
+def _differs_only_in(mapping: Mapping, difference: Difference, columns: tuple[str, ...]) -> bool:
+    """Whether the two sides agree outside ``columns``, each value written as it is hashed
+    (v1's naive and v2's aware timestamps alike)."""
+    v1_values, v2_values = difference.v1_values or {}, difference.v2_values or {}
+    return all(
+        canonical_value(column.kind, v1_values.get(column.name))
+        == canonical_value(column.kind, v2_values.get(column.name))
+        for column in mapping.columns
+        if column.name not in columns
+    )
 
 
 def _not_repaired(difference: Difference, why: str) -> None:

@@ -2,9 +2,9 @@
 
 v2's services call ``outbox_record`` inside their own transactions for the rows v1 can
 hold (new learners, sessions and their completions, attempts, XP, published
-flashcard-type atoms and their concepts). The entry commits with the write or not at all;
-after commit a drain is queued (push.py applies entries to v1), and the beat's sweeper
-drains whatever a lost message left behind.
+flashcard-type atoms and their concepts, mistakes, study tasks' status changes). The entry
+commits with the write or not at all; after commit a drain is queued (push.py applies
+entries to v1), and the beat's sweeper drains whatever a lost message left behind.
 """
 
 import logging

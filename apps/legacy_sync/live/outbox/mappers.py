@@ -17,7 +17,7 @@ from apps.accounts.models import User
 from apps.content.models import LearningAtom
 from apps.core.models import Origin
 from apps.curriculum.models import Concept, Unit
-from apps.learning.models import Attempt, StudySession, XPEvent
+from apps.learning.models import Attempt, Mistake, StudySession, StudyTask, XPEvent
 
 from ...models import OutboxEntry, OutboxStatus
 from ...v1.entities import BY_NAME, V1_POINT_REASONS
@@ -49,9 +49,17 @@ RELATED = {
     "sessions": ("learner", "course"),
     "attempts": ("learner", "session", "atom"),
     "points": ("learner",),
+    "mistake_logs": ("learner", "concept"),
+    "tasks": ("learner",),
 }
 SPECS = {name: BY_NAME[name] for name in RELATED}
 PUSH_ORDER = tuple(SPECS)  # parents before children within a batch's v1 transaction
+# The v1 columns an upsert overwrites when v1 already has the row (default: all it maps).
+# v2 changes only a task's status: v1's title, course, due date, priority and signals stay
+# as v1 wrote them (the backfill reads them lossily: NULL course → "", NULL priority → 0).
+UPDATED_ON_CONFLICT = {"tasks": ("status",)}
+# A task v2 created itself gets a v1 id of v1's text form ("task-000042"), from its own id.
+V2_TASK_KEY_PREFIX = "task-v2-"
 
 
 def v1_time(value: datetime | None) -> datetime | None:
@@ -203,6 +211,36 @@ def point_row(event: XPEvent) -> dict:
     }
 
 
+def mistake_row(mistake: Mistake) -> dict:
+    """v1's mistake log has no notion of clearing (no atom, no status: a row per wrong
+    answer). So a mistake is pushed whole, once; the entry a clearing queues re-sends the
+    same unchanged row (an upsert that changes nothing in v1, or the insert itself when dual
+    write came on between the mistake and its clearing). ``template_code`` is the subtype in
+    v1's upper case, which the backfill's slugify reads back as the same subtype."""
+    return {
+        "user_id": v1_id("users", mistake.learner),
+        "bit_id": v1_id("bits", mistake.concept),
+        "template_code": mistake.subtype.upper(),
+        "raw_text": mistake.raw_text,
+        "created_at": v1_time(mistake.occurred_at),
+    }
+
+
+def task_row(task: StudyTask) -> dict:
+    """The task as the backfill would read it back; on a task v1 has, only ``status`` is
+    written (UPDATED_ON_CONFLICT): v2's statuses (done, dismissed) are stored as they are,
+    as the backfill copies v1's."""
+    return {
+        "user_id": v1_id("users", task.learner),
+        "title": task.title,
+        "course": task.course or None,
+        "due_at": v1_time(task.due_at),
+        "priority": task.priority,
+        "status": task.status,
+        "signals": json.dumps(task.signals) if task.signals else None,
+    }
+
+
 MAPPERS = {
     "users": user_row,
     "bits": bit_row,
@@ -210,4 +248,6 @@ MAPPERS = {
     "sessions": session_row,
     "attempts": attempt_row,
     "points": point_row,
+    "mistake_logs": mistake_row,
+    "tasks": task_row,
 }

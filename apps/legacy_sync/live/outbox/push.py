@@ -34,7 +34,16 @@ from apps.learning.models import StudySession
 
 from ...models import OutboxEntry, OutboxStatus, ReadSource, SyncConflict
 from ...v1.gateway import v1_cursor, v1_execute, v1_fetch_one, v1_is_postgres
-from .mappers import MAPPERS, PUSH_ORDER, RELATED, SPECS, V2Only, Waiting
+from .mappers import (
+    MAPPERS,
+    PUSH_ORDER,
+    RELATED,
+    SPECS,
+    UPDATED_ON_CONFLICT,
+    V2_TASK_KEY_PREFIX,
+    V2Only,
+    Waiting,
+)
 
 RESERVE_TRIES = 50
 MAX_PARENTS = 4  # an attempt's user, session and bit, plus one more level
@@ -45,7 +54,7 @@ WAIT_RETRY = timedelta(seconds=1)
 class Pushed:
     entry: OutboxEntry
     table: str
-    key: int
+    key: int | str  # v1's id: an integer, or text for tasks
     values: dict
     owner: str  # ReadSource: who wins a conflict on this row
 
@@ -169,14 +178,22 @@ def _entry_map(entry: OutboxEntry, row, pushed: list, outcomes: dict, *, depth: 
     else:
         outcomes[entry.pk] = ("waiting", "too many parents to queue at once")
         return
-    table = SPECS[entry.entity].table
-    key = row.legacy_key if (row.legacy_key or "").isdigit() else None
+    spec = SPECS[entry.entity]
+    if spec.key_is_text:  # v1's task ids are text: a migrated task keeps its own
+        key = row.legacy_key or None
+    else:
+        key = row.legacy_key if (row.legacy_key or "").isdigit() else None
     if key is None:
-        key = v1_id_reserve(table, entry.entity)
+        key = (
+            f"{V2_TASK_KEY_PREFIX}{row.pk.hex}"
+            if spec.key_is_text
+            else v1_id_reserve(spec.table, entry.entity)
+        )
         type(row).objects.filter(pk=row.pk).update(legacy_key=str(key))
     OutboxEntry.objects.filter(pk=entry.pk).update(legacy_key=str(key))
     owner = ReadSource.V1 if row.origin == Origin.LEGACY else ReadSource.V2
-    pushed.append(Pushed(entry, table, int(key), values, owner))
+    key = str(key) if spec.key_is_text else int(key)
+    pushed.append(Pushed(entry, spec.table, key, values, owner))
 
 
 def v1_id_reserve(table: str, entity: str) -> int:
@@ -246,7 +263,8 @@ def _v1_upsert(item: Pushed) -> None:
         values["completed_at"] = _completion_reconciled(item)
     columns = ["id", *values]
     marks = ", ".join(["%s"] * len(columns))
-    updates = ", ".join(f"{c} = excluded.{c}" for c in values)
+    updated = UPDATED_ON_CONFLICT.get(item.entry.entity, values)
+    updates = ", ".join(f"{c} = excluded.{c}" for c in updated)
     sql = (
         f"INSERT INTO {item.table} ({', '.join(columns)}) VALUES ({marks}) "  # noqa: S608
         f"ON CONFLICT (id) DO UPDATE SET {updates}"
