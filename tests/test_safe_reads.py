@@ -10,6 +10,7 @@ import uuid
 
 import pytest
 from django.apps import apps
+from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from rest_framework.test import APIClient
 
@@ -171,5 +172,29 @@ def test_the_analytics_export_called_twice_writes_nothing(
 
     assert first.status_code == second.status_code == 200, first.content
     assert first.json()["results"] and first.json() == second.json()
+    after = database_contents()
+    assert [label for label in after if after[label] != before[label]] == []
+
+
+def test_experiment_reads_write_nothing(world):
+    """An experiment runs on the world's course, which the learner started sessions in before
+    it began: only their next session start may assign them, never a GET (/me/, next items,
+    progress...). The staff's analysis page, read twice, writes nothing either."""
+    from tests.experiments.factories import make_experiment
+
+    experiment = make_experiment(world["course"])
+    learner_client, staff_client = APIClient(), Client()
+    learner_client.force_authenticate(world["learner"])
+    staff_client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    before = database_contents()
+
+    for name, parameters in api_routes():
+        url = url_for(name, parameters, world)
+        for _ in range(2):
+            learner_client.get(url)
+    page = f"/admin/experiments/experiment/{experiment.pk}/analysis/"
+    first, second = staff_client.get(page), staff_client.get(page)
+
+    assert first.status_code == second.status_code == 200
     after = database_contents()
     assert [label for label in after if after[label] != before[label]] == []
