@@ -64,3 +64,30 @@ def test_the_admin_shows_locked_arms_read_only(client):
     study_session_start(learner=UserFactory(), course=course)
 
     assert 'name="arms-0-key"' not in client.get(page).content.decode()
+
+
+def test_the_admin_moves_the_end_of_an_experiment_with_locked_arms(client):
+    course = CourseFactory()
+    experiment = make_experiment(course)
+    study_session_start(learner=UserFactory(), course=course)
+    client.force_login(UserFactory(is_staff=True, roles=[PUBLISHERS]))
+    page = f"/admin/experiments/experiment/{experiment.pk}/change/"
+    arms = list(experiment.arms.order_by("position"))
+    ends = experiment.ends_at.replace(year=experiment.ends_at.year + 1)
+    body = {
+        "name": experiment.name, "course": str(course.pk), "hypothesis": "longer",
+        "starts_at_0": experiment.starts_at.date().isoformat(),
+        "starts_at_1": experiment.starts_at.strftime("%H:%M:%S"),
+        "ends_at_0": ends.date().isoformat(), "ends_at_1": ends.strftime("%H:%M:%S"),
+        "arms-TOTAL_FORMS": "2", "arms-INITIAL_FORMS": "2", "arms-MIN_NUM_FORMS": "2",
+        "arms-MAX_NUM_FORMS": "1000",
+        **{f"arms-{n}-id": str(arm.pk) for n, arm in enumerate(arms)},
+        **{f"arms-{n}-experiment": str(experiment.pk) for n in range(2)},
+    }  # fmt: skip
+
+    response = client.post(page, body)
+
+    assert response.status_code == 302, response.content.decode()[:2000]
+    experiment.refresh_from_db()
+    assert (experiment.hypothesis, experiment.ends_at.year) == ("longer", ends.year)
+    assert sorted(experiment.arms.values_list("key", "weight")) == [("control", 1), ("fsrs", 1)]
