@@ -4,6 +4,7 @@ costs no statement of its own where a course row is read anyway (``courses_with_
 correlated subqueries on the learner's assignment index) and one narrow read otherwise
 (``learner_arm``)."""
 
+import json
 from dataclasses import dataclass, field
 
 from django.db.models import F, JSONField, OuterRef, Q, QuerySet, Subquery
@@ -56,8 +57,6 @@ def arm_from_row(key, algorithm, parameters) -> ArmPolicy | None:
     if key is None:
         return None
     if isinstance(parameters, str):  # a JSON subquery comes back as text on some backends
-        import json
-
         parameters = json.loads(parameters)
     return ArmPolicy(key=key, algorithm=algorithm or "", parameters=parameters or {})
 
