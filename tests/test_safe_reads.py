@@ -63,6 +63,14 @@ def world(db):
     # opted in to leagues, not placed yet (after commit, which a test never reaches): reading
     # the league must not place them
     user_update_profile(user=learner, leagues_opt_in=True)
+    # badges: one the learner's streak reaches but the after-commit check never awarded
+    # (reading the achievements must not award it), and one in a course, still ahead
+    from apps.achievements.models import Badge
+
+    Badge.objects.create(name="First day", icon="badges/day.png", rule="streak_length",
+                         threshold=1)  # fmt: skip
+    Badge.objects.create(name="Master", icon="badges/master.png", rule="concepts_mastered",
+                         threshold=5, course=course)  # fmt: skip
     return {"course": course, "atom": atoms[0], "session": session, "placement": placement,
             "learner": learner, "mock_test": mock_test}  # fmt: skip
 
@@ -151,6 +159,7 @@ def test_every_api_get_called_twice_writes_nothing(world, flags):
         assert answered[route] == 200, (route, answered)
     assert answered["mock-test-list"] == answered["mock-test-detail"] == 200, answered
     assert answered["league-current"] == 200, answered
+    assert answered["me-achievements"] == 200, answered
 
 
 def test_the_analytics_export_called_twice_writes_nothing(

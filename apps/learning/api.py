@@ -278,11 +278,26 @@ class SessionCompleteView(APIView):
         return Response(SessionStartView.OutputSerializer(session).data)
 
 
+@extend_schema_serializer(component_name="StreakFreeze")
+class StreakFreezeSerializer(serializers.Serializer):
+    """apps/learning/streaks.py: a single missed day is kept once an ISO week, when the 7 days
+    before it earned ``xp_per_freeze`` XP."""
+
+    held = serializers.IntegerField(help_text="1 if missing tomorrow would be kept, else 0.")
+    used = serializers.IntegerField(help_text="Missed days kept so far.")
+    kept_days = serializers.ListField(child=serializers.DateField())
+    xp_last_7_days = serializers.IntegerField()
+    xp_per_freeze = serializers.IntegerField()
+
+
 class StreakSerializer(serializers.Serializer):
     current_streak = serializers.IntegerField()
     longest_streak = serializers.IntegerField()
     practice_dates = serializers.ListField(child=serializers.DateField())
     timezone = serializers.CharField()
+    freeze = StreakFreezeSerializer(
+        required=False, help_text="Absent while the v1 platform serves progress."
+    )
 
 
 @extend_schema_serializer(component_name="ConceptMastery")

@@ -180,6 +180,7 @@ def _world():
     attempts_ingest(learner=learner, inputs=[AttemptInput(uuid.uuid4(), course_mcq.pk,
                                                           {"choice": 0}, 700)])  # fmt: skip
     mistakes = study_session_start(learner=learner, kind="mistakes", course=course)
+    _badges(learner, course)
     REAL_IDS.update(
         courses=[str(course.pk), str(hidden_course.pk)],
         atoms=[(str(atom.pk), atom.atom_type) for atom in atoms],
@@ -190,6 +191,19 @@ def _world():
     )
     yield learner
     REAL_IDS.clear()
+
+
+def _badges(learner, course) -> None:
+    """Badges for GET /me/achievements/: one the learner earned, two ahead (one in a course)."""
+    from apps.achievements.models import Badge
+    from apps.achievements.services import badges_check
+
+    for name, rule, threshold, scope in [("First XP", "xp_total", 1, None),
+                                         ("Scholar", "xp_total", 5000, None),
+                                         ("Master", "concepts_mastered", 2, course)]:  # fmt: skip
+        Badge.objects.create(name=name, icon=f"badges/{threshold}.png", rule=rule,
+                             threshold=threshold, course=scope)  # fmt: skip
+    badges_check(learner=learner)
 
 
 def _mock_tests(course, concepts, learner) -> list[str]:
