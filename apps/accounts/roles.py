@@ -83,6 +83,19 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
 }
 
 
+def all_role_permissions() -> dict[str, list[str]]:
+    """ROLE_PERMISSIONS plus what each installed app grants roles over its own models (an
+    AppConfig's ``role_permissions``), so every sync, including the one after a test database
+    flush, grants all of them: accounts never imports those apps."""
+    from django.apps import apps as global_apps
+
+    merged = {role: list(names) for role, names in ROLE_PERMISSIONS.items()}
+    for app_config in global_apps.get_app_configs():
+        for role, names in getattr(app_config, "role_permissions", {}).items():
+            merged.setdefault(role, []).extend(names)
+    return merged
+
+
 def role_permissions_sync(
     apps, role_permissions: dict[str, list[str]] | None = None, using: str = "default"
 ) -> None:
@@ -109,7 +122,7 @@ def role_permissions_sync(
         finally:
             app_config.models_module = models_module
 
-    for role, permission_names in (role_permissions or ROLE_PERMISSIONS).items():
+    for role, permission_names in (role_permissions or all_role_permissions()).items():
         group, _ = Group.objects.db_manager(using).get_or_create(name=role)
         for name in permission_names:
             app_label, codename = name.split(".", 1)

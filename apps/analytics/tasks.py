@@ -17,7 +17,8 @@ def partitions_ensure_task(**kwargs) -> list[str]:
 
 @shared_task(name="analytics.events_purge", **RETRY_ON_TRANSIENT)
 def events_purge_task(**kwargs) -> dict:
-    """Remove the months past ANALYTICS_RETENTION_DAYS. Idempotent."""
+    """Remove the months past ANALYTICS_RETENTION_DAYS. A redelivery finds them gone and
+    removes nothing more."""
     from .retention import events_purge
 
     result = events_purge()
@@ -31,7 +32,9 @@ def events_purge_task(**kwargs) -> dict:
 @shared_task(name="analytics.daily_limits_check", **RETRY_ON_TRANSIENT)
 def daily_limits_check_task(*, learner_id: str, attempts_by_course: dict, now: str, **kwargs):
     """Record ``daily_limit_reached`` for each daily limit these attempts used up (enqueued
-    after the commit of the attempts, by ``services.attempts_recorded``)."""
+    after the commit of the attempts, by ``services.attempts_recorded``). A redelivery counts
+    the same attempts again and may record the event a second time: the event log is
+    analytics, and a duplicate there is preferred to a lost one."""
     from datetime import datetime
 
     from .limits import daily_limits_reached

@@ -30,7 +30,9 @@ from django.contrib.auth.hashers import PBKDF2PasswordHasher
 from django.db import connections
 from django.utils import timezone
 
-from apps.learning.models import Attempt, StudySession, XPEvent
+from apps.assessment.models import MockTestBlueprint
+from apps.assessment.services import SectionInput, mock_test_blueprint_save, mock_test_start
+from apps.learning.models import Attempt, StudySession, StudyTask, XPEvent
 from apps.learning.services.sessions import study_session_start
 from tests.accounts.factories import PASSWORD, UserFactory
 from tests.conftest import _database_url
@@ -152,13 +154,22 @@ def world(live_api):
     """A published course and atom, a learner with a session and one answer, an author with a
     draft; their tokens obtained from the live server as clients would."""
     course = CourseFactory(title="Hostile")
-    concept = ConceptFactory(course=course, units=[UnitFactory(course=course)])
+    unit = UnitFactory(course=course)
+    concept = ConceptFactory(course=course, units=[unit])
     atom = make_atom("mcq", concept=concept, title="Stopping distance")
+    mock_test_blueprint_save(
+        blueprint=MockTestBlueprint(course=course, time_limit_minutes=10, pass_mark_percent=50),
+        sections=[SectionInput(1, unit=unit)],
+        by=None,
+        source="test",
+    )
     author = UserFactory(is_staff=True, roles=["Authors"])
     draft = make_atom("mcq", concept=concept, title="Draft", status="draft", by=author)
     learner = UserFactory()
     session = study_session_start(learner=learner, course=course)
     placement = study_session_start(learner=learner, course=course, kind="placement")
+    test = mock_test_start(learner=learner, course=course)
+    task = StudyTask.objects.create(learner=learner, title="Read the Highway Code")
     world = {
         "base": live_api,
         "course": str(course.pk),
@@ -166,6 +177,8 @@ def world(live_api):
         "draft": str(draft.pk),
         "session": str(session.pk),
         "placement": str(placement.pk),
+        "test": str(test.pk),
+        "task": str(task.pk),
         "learner": learner,
     }
     world["learner_token"] = _token(live_api, learner)
@@ -219,6 +232,17 @@ def _operations(world: dict) -> dict:
         ),
         f"POST /api/v1/sessions/{world['session']}/complete/": ("learner", {"completed_at": now}),
         "POST /api/v1/scheduler/placement/finish/": ("learner", {"session": world["placement"]}),
+        f"PATCH /api/v1/tasks/{world['task']}/": ("learner", {"status": "done"}),
+        "POST /api/v1/mock-tests/": ("learner", {"course": world["course"]}),
+        f"POST /api/v1/mock-tests/{world['test']}/answers/": (
+            "learner",
+            {
+                "atom": world["atom"],
+                "response": {"choice": 1},
+                "client_attempt_id": str(uuid.uuid4()),
+            },
+        ),
+        f"POST /api/v1/mock-tests/{world['test']}/submit/": ("learner", {}),
     }
 
 
@@ -298,7 +322,10 @@ def _judge(response, before: dict, label: str, failures: list) -> None:
 
 def test_every_write_operation_is_in_the_corpus(world):
     assert _schema_write_operations(world["base"]) == {
-        op.replace(world["draft"], "{atom_id}").replace(world["session"], "{session_id}")
+        op.replace(world["draft"], "{atom_id}")
+        .replace(world["session"], "{session_id}")
+        .replace(world["test"], "{test_id}")
+        .replace(world["task"], "{task_id}")
         for op in _operations(world)
     }
 
