@@ -413,7 +413,7 @@ def test_staff_api_conforms_to_its_schema(case, staff_token):
 # scenario chains them (create, then act on or read back what was created).
 STATEFUL_SETTINGS = settings(
     FUZZ_SETTINGS,
-    max_examples=int(os.environ.get("API_FUZZ_STATEFUL_EXAMPLES", "15")),
+    max_examples=int(os.environ.get("API_FUZZ_STATEFUL_EXAMPLES", "40")),
     stateful_step_count=6,
 )
 
