@@ -44,7 +44,8 @@ class SectionFormSet(BaseInlineFormSet):
         return sorted(kept, key=lambda form: form.cleaned_data.get("position") or 0)
 
     def save(self, commit=True):
-        raise NotImplementedError("Blueprint sections save through mock_test_blueprint_save.")
+        # Deliberately refused: the admin saves sections through the audited service.
+        raise RuntimeError("Blueprint sections save through mock_test_blueprint_save.")
 
 
 class SectionInline(admin.TabularInline):

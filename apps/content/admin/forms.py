@@ -107,7 +107,8 @@ class ServiceSavedFormSet(BaseInlineFormSet):
     """
 
     def save(self, commit=True):
-        raise NotImplementedError("Atom inlines save through apps.content.services.")
+        # Deliberately refused: the admin saves inlines through the services (audit, revisions).
+        raise RuntimeError("Atom inlines save through apps.content.services.")
 
     def kept_forms(self) -> list[forms.BaseForm]:
         """The rows the atom has after the save, in order (unchanged ones included)."""
