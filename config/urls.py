@@ -21,6 +21,7 @@ api_v1 = [
     path("", include("apps.leagues.urls")),  # weekly leagues
     path("", include("apps.achievements.urls")),  # badges: /me/achievements/
     path("", include("apps.analytics.urls")),  # the analytics event log (staff)
+    path("", include("apps.experiments.urls")),  # experiments and their analysis (staff)
 ]
 
 urlpatterns = [

@@ -1040,8 +1040,8 @@ API_ENDPOINTS += [
 
 # --- experiments between scheduling algorithms (issue 21) ---------------------------------------
 # Publishers define experiments on a course and read the analysis (so do Analysts, not in this
-# matrix, and superusers); the other staff roles get a 403, learners the admin login. Nothing
-# under /api/: the analysis is an admin page.
+# matrix, and superusers); the other staff roles get a 403, learners the admin login. The API
+# (GET /api/v1/experiments/ and its analysis) answers the same people, and 403 to the others.
 
 
 def _experiment(w):
@@ -1075,9 +1075,37 @@ def _experiments_with_arms(w) -> list:
     return sorted(Arm.objects.values_list("experiment__name", "key", "algorithm"))
 
 
+def _the_experiment_listed(w, role, response):
+    assert [row["id"] for row in json_of(response)["results"]] == [str(_experiment(w).pk)]
+
+
+def _the_experiment_analysed(w, role, response):
+    body = json_of(response)
+    assert body["experiment"]["id"] == str(_experiment(w).pk)
+    assert [arm["key"] for arm in body["arms"]] == ["control", "fsrs"]
+
+
 EXPERIMENTS_ADMIN = "/admin/experiments/"
 EXPERIMENTERS = {"publisher": 200, "superuser": 200}
 API_ENDPOINTS += [
+    Endpoint(
+        "GET /api/v1/experiments/",
+        lambda w, c: c.get("/api/v1/experiments/"),
+        api(403, **EXPERIMENTERS),
+        given=_experiment,
+        check=_the_experiment_listed,
+    ),
+    Endpoint(
+        "GET /api/v1/experiments/{id}/analysis/",
+        lambda w, c: c.get(f"/api/v1/experiments/{_experiment(w).pk}/analysis/"),
+        api(403, **EXPERIMENTERS),
+        check=_the_experiment_analysed,
+    ),
+    Endpoint(
+        "GET /api/v1/experiments/{unknown}/analysis/",
+        lambda w, c: c.get("/api/v1/experiments/00000000-0000-4000-8000-000000000000/analysis/"),
+        api(403, publisher=404, superuser=404),  # the permission first: no probing for ids
+    ),
     *[
         Endpoint(
             f"GET {EXPERIMENTS_ADMIN}{model}/",

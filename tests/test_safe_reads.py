@@ -98,6 +98,8 @@ MOCK_TEST_ROUTES = ("mock-test-detail", "mock-test-answer", "mock-test-submit")
 def url_for(name: str, parameters: tuple, world: dict) -> str:
     values = {
         ("task-detail", "task_id"): uuid.uuid4(),  # PATCH only: a GET is a 405 whatever the id
+        # staff only: the learner's 403 proves nothing (test_experiment_reads_write_nothing)
+        ("experiment-analysis", "experiment_id"): uuid.uuid4(),
         ("atom-detail", "pk"): world["atom"].pk,
         ("course-detail", "pk"): world["course"].pk,
         ("atom-transition", "atom_id"): world["atom"].pk,
@@ -188,13 +190,16 @@ def test_the_analytics_export_called_twice_writes_nothing(
 def test_experiment_reads_write_nothing(world):
     """An experiment runs on the world's course, which the learner started sessions in before
     it began: only their next session start may assign them, never a GET (/me/, next items,
-    progress...). The staff's analysis page, read twice, writes nothing either."""
+    progress...). The staff's analysis, the admin page and the API, read twice, writes nothing
+    either."""
     from tests.experiments.factories import make_experiment
 
     experiment = make_experiment(world["course"])
-    learner_client, staff_client = APIClient(), Client()
+    learner_client, staff_client, staff_api = APIClient(), Client(), APIClient()
     learner_client.force_authenticate(world["learner"])
-    staff_client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    staff = UserFactory(is_staff=True, is_superuser=True)
+    staff_client.force_login(staff)
+    staff_api.force_authenticate(staff)
     before = database_contents()
 
     for name, parameters in api_routes():
@@ -203,6 +208,9 @@ def test_experiment_reads_write_nothing(world):
             learner_client.get(url)
     page = f"/admin/experiments/experiment/{experiment.pk}/analysis/"
     first, second = staff_client.get(page), staff_client.get(page)
+    for url in (reverse("experiments"), reverse("experiment-analysis", args=[experiment.pk])):
+        read_twice = [staff_api.get(url) for _ in range(2)]
+        assert [r.status_code for r in read_twice] == [200, 200], url
 
     assert first.status_code == second.status_code == 200
     after = database_contents()

@@ -3,6 +3,7 @@ grants these through ``role_permissions_sync``). Publishers own a course's sched
 so they define experiments on it and read the analysis; Analysts read the analysis only.
 Superusers hold every permission."""
 
+VIEW_PERMISSION = "experiments.view_experiment"
 ANALYSIS_PERMISSION = "experiments.view_experiment_analysis"
 
 EXPERIMENTS_ROLE_PERMISSIONS: dict[str, list[str]] = {

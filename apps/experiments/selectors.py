@@ -23,7 +23,7 @@ from collections import defaultdict
 from datetime import timedelta
 
 from django.conf import settings
-from django.db.models import Min
+from django.db.models import Count, Min, Prefetch, QuerySet
 from django.utils import timezone
 
 from apps.assessment.models import MockTest
@@ -40,6 +40,16 @@ from .statistics import (
     welch_test,
     wilson_interval,
 )
+
+
+def experiments_list() -> QuerySet:
+    """Experiments newest first, each with its arms (in order) and ``learner_count``."""
+    return (
+        Experiment.objects.annotate(learner_count=Count("assignments"))
+        .prefetch_related(Prefetch("arms", queryset=Arm.objects.order_by("position", "key")))
+        .order_by("-starts_at", "name")
+    )
+
 
 RETURN_WINDOW = timedelta(days=7)
 RETURN_AFTER_DAYS = (7, 30)

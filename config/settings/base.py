@@ -407,6 +407,7 @@ SPECTACULAR_SETTINGS = {
         "LeagueTierEnum": "apps.leagues.api.TIER_SLUGS",
         "LeagueStatusEnum": "apps.leagues.api.LEAGUE_STATUSES",
         "LeagueZoneEnum": "apps.leagues.api.LEAGUE_ZONES",
+        "ExperimentMetricNameEnum": "apps.experiments.api.METRIC_NAMES",
     },
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

@@ -188,6 +188,7 @@ def _world():
         tasks=[str(task.pk) for task in tasks],
         mock_tests=_mock_tests(course, concepts, learner),
         cursors=_analytics_cursors(learner, course),
+        experiments=[_experiment_ended(course)],
     )
     yield learner
     REAL_IDS.clear()
@@ -219,6 +220,27 @@ def _mock_tests(course, concepts, learner) -> list[str]:
     )
     takers = (learner, UserFactory())
     return [str(mock_test_start(learner=taker, course=course).pk) for taker in takers]
+
+
+def _experiment_ended(course) -> str:
+    """An experiment on the course that ended yesterday (so no session start assigns anyone),
+    for GET /experiments/{experiment_id}/analysis/ to get past the 404."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from apps.experiments.models import Arm, Experiment
+    from apps.experiments.services import experiment_save
+
+    now = timezone.now()
+    experiment = Experiment(
+        name="Fuzzing: SM-2 vs FSRS",
+        course=course,
+        starts_at=now - timedelta(days=30),
+        ends_at=now - timedelta(days=1),
+    )
+    arms = [Arm(key="control", is_control=True), Arm(key="fsrs", algorithm="fsrs")]
+    return str(experiment_save(experiment=experiment, arms=arms).pk)
 
 
 def _league_rivals(learner) -> None:
@@ -321,6 +343,7 @@ def flatmap_path_parameters(context, path_parameters):
         "session_id": "sessions",
         "task_id": "tasks",
         "test_id": "mock_tests",
+        "experiment_id": "experiments",
     }
     strategy = st.just(path_parameters)
     for name in sorted(path_parameters.keys() & pools.keys()):

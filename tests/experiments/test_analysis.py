@@ -42,6 +42,12 @@ def mock_test(learner, course, days_ago, passed, now):
 
 @pytest.fixture
 def experiment_with_data():
+    return experiment_with_data_make()
+
+
+def experiment_with_data_make():
+    """(experiment, now): three learners in two arms, answers, returns and mock tests whose
+    figures the tests below compute by hand (the API's tests reuse them)."""
     now = timezone.now()
     course = CourseFactory()
     concept = ConceptFactory(course=course)
