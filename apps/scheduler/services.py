@@ -178,8 +178,11 @@ def course_scheduling_policy(
 
 def scheduling_policy_for_atom(atom_id, learner=None) -> SchedulingPolicy:
     """The policy of the course the atom's (first) live concept belongs to, for ``learner``'s
-    calendar; SM-2 otherwise."""
+    calendar and with ``learner``'s experiment arm there applied, as the attempt service and
+    next items apply it (apps/experiments/policy.py); SM-2 otherwise. One read more when a
+    learner is given (their arm)."""
     from apps.content.models import LearningAtom
+    from apps.experiments.policy import learner_arm
 
     course = (
         LearningAtom.live_concepts.through.objects.filter(learningatom_id=atom_id)
@@ -195,6 +198,10 @@ def scheduling_policy_for_atom(atom_id, learner=None) -> SchedulingPolicy:
     if not course:
         return SchedulingPolicy()
     course_id, algorithm, retention, maximum = course
+    if learner is not None and learner.pk is not None:
+        arm = learner_arm(learner_id=learner.pk, course_id=course_id, now=django_timezone.now())
+        if arm is not None:  # experiments: the arm's policy while it runs
+            algorithm, retention, maximum = arm.applied(algorithm, retention, maximum)
     return course_scheduling_policy(
         course_id=course_id,
         algorithm=algorithm,

@@ -141,3 +141,24 @@ def test_next_items_follow_the_arm_s_mix_of_new_and_review(learner, course):
 
     assert chosen.arm == "new-first"
     assert chosen.items[0].atom_id == fresh.pk
+
+
+def test_a_replay_of_the_attempt_log_schedules_by_the_arm_too(learner_client, learner, course):
+    # given a learner in the FSRS arm who answered an atom (scheduled by the arm)
+    from apps.scheduler.models import LearnerAtomState
+    from apps.scheduler.services import atom_state_rebuild, scheduling_policy_for_atom
+
+    atom = make_atom("mcq", concept=course.concepts.get())
+    make_experiment(course, FSRS_FOR_ALL)
+    start(learner_client, course)
+    learner_client.post(ATTEMPTS_URL, attempt_payload(atom, CORRECT_MCQ), format="json")
+    LearnerAtomState.objects.filter(learner=learner, atom=atom).update(state={})
+
+    # when the state is rebuilt from the log with no policy given (as a progress restore does)
+    row = atom_state_rebuild(learner=learner, atom_id=atom.pk)
+
+    # then the replay used the arm's algorithm and retention, not the course's SM-2
+    assert row.state["algorithm"] == "fsrs" and "stability" in row.state
+    policy = scheduling_policy_for_atom(atom.pk, learner)
+    assert (policy.algorithm, policy.desired_retention) == ("fsrs", 0.85)
+    assert scheduling_policy_for_atom(atom.pk, UserFactory()).algorithm == "sm2"  # not assigned
