@@ -1,5 +1,5 @@
 """Read-only views of leagues and their standings, for staff granted ``leagues.view_league``
-and ``leagues.view_leaguemembership`` (no role has them: superusers, or an explicit grant).
+and ``leagues.view_leaguemembership`` (the Analysts role: apps/leagues/permissions.py).
 Staff see who is in which league (support needs the email); learners who never opted in have
 no rows here at all."""
 

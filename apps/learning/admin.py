@@ -42,7 +42,8 @@ class XPEventAdmin(ReadOnlyAdmin):
 @admin.register(StudyTask)
 class StudyTaskAdmin(ReadOnlyAdmin):
     """Learners' planner tasks (migrated from v1). Read-only: a task is its learner's to mark
-    done or dismiss (PATCH /api/v1/tasks/{id}/); staff need ``learning.view_studytask``."""
+    done or dismiss (PATCH /api/v1/tasks/{id}/); staff need ``learning.view_studytask``
+    (Migration staff: apps/learning/permissions.py)."""
 
     list_display = ("title", "learner", "course", "due_at", "priority", "status", "origin")
     list_filter = ("status", "origin", "priority")

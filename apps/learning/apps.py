@@ -1,10 +1,14 @@
 from django.apps import AppConfig
 
+from .permissions import LEARNING_ROLE_PERMISSIONS
+
 
 class LearningConfig(AppConfig):
     name = "apps.learning"
     label = "learning"
     verbose_name = "Learning"
+    # Granted to the role groups by every role sync (apps/accounts/roles.py).
+    role_permissions = LEARNING_ROLE_PERMISSIONS
 
     def ready(self) -> None:
         from apps.core.signals import learner_timezone_changed
