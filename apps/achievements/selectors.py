@@ -7,6 +7,7 @@ from django.core.cache import cache
 from django.db.models import Count, F, Q, Sum
 
 from apps.assessment.models import MockTest
+from apps.core.process_memo import memo_forget, memo_get
 from apps.learning.models import StudySession, XPEvent
 from apps.learning.selectors import learner_streak
 from apps.scheduler.models import LearnerConceptState
@@ -28,7 +29,15 @@ class BadgeDefinition:
 def active_badges() -> list[BadgeDefinition]:
     """Every active badge, read once and kept in the cache until an editor changes one
     (services.badge_save / badge_delete clear it), so an attempt with no badge of its kinds
-    to check costs no query."""
+    to check costs no query. Kept in the process too (process_memo): another process's edit
+    is used within MEMO_S."""
+    return memo_get(_BADGES_CACHE_KEY, MEMO_S, _active_badges_shared)
+
+
+MEMO_S = 30
+
+
+def _active_badges_shared() -> list[BadgeDefinition]:
     badges = cache.get(_BADGES_CACHE_KEY)
     if badges is None:
         badges = [
@@ -43,6 +52,7 @@ def active_badges() -> list[BadgeDefinition]:
 
 def active_badges_forget() -> None:
     cache.delete(_BADGES_CACHE_KEY)
+    memo_forget(_BADGES_CACHE_KEY)
 
 
 def learner_figures(learner, badges) -> dict:

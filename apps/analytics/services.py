@@ -15,8 +15,6 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
-from apps.core.dispatch import enqueue_on_commit
-
 from .models import AnalyticsEvent
 from .schema import EventKind, InvalidEvent, event_payload
 
@@ -88,12 +86,17 @@ def _insert(rows: list[AnalyticsEvent]) -> None:
     AnalyticsEvent.objects.bulk_create(rows)
 
 
-def attempts_recorded(*, learner, attempts: list, concepts_of: dict, course_of: dict, now) -> None:
+def attempts_recorded(
+    *, learner, attempts: list, concepts_of: dict, course_of: dict, now, limits_may_change=True
+) -> None:
     """The attempt service's one call per stored batch: an ``attempt_recorded`` event per
     attempt (one INSERT after the commit) and, after the commit too, the check for a daily
-    limit this batch used up (``limits.py``). ``concepts_of``: atom id → its live concept ids;
-    ``course_of``: concept id text → course id (the grading context's maps).
-    Precondition: inside the transaction that stores ``attempts``."""
+    limit this batch used up (``limits.py``), in this process: a Celery task per answer cost
+    the machine more than the check itself. ``limits_may_change`` False (no atom of the batch
+    is new on the learner's day: the day's counts cannot move) skips the check.
+    ``concepts_of``: atom id → its live concept ids; ``course_of``: concept id text → course
+    id (the grading context's maps). Precondition: inside the transaction that stores
+    ``attempts``."""
     if not attempts:
         return
     course_by_atom = {}
@@ -120,12 +123,13 @@ def attempts_recorded(*, learner, attempts: list, concepts_of: dict, course_of: 
     for attempt in attempts:
         if (course_id := course_by_atom[attempt.atom_id]) is not None:
             by_course.setdefault(str(course_id), []).append(str(attempt.pk))
-    if by_course:
-        from .tasks import daily_limits_check_task
+    if by_course and limits_may_change:
+        from .limits import daily_limits_reached
 
-        enqueue_on_commit(
-            daily_limits_check_task,
-            learner_id=str(learner.pk),
-            attempts_by_course=by_course,
-            now=now.isoformat(),
+        # robust, like the events' INSERT: the answer is committed whatever happens here.
+        transaction.on_commit(
+            lambda: daily_limits_reached(
+                learner_id=learner.pk, attempts_by_course=by_course, now=now
+            ),
+            robust=True,
         )

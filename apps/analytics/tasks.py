@@ -31,8 +31,9 @@ def events_purge_task(**kwargs) -> dict:
 
 @shared_task(name="analytics.daily_limits_check", **RETRY_ON_TRANSIENT)
 def daily_limits_check_task(*, learner_id: str, attempts_by_course: dict, now: str, **kwargs):
-    """Record ``daily_limit_reached`` for each daily limit these attempts used up (enqueued
-    after the commit of the attempts, by ``services.attempts_recorded``). A redelivery counts
+    """Record ``daily_limit_reached`` for each daily limit these attempts used up. The attempt
+    service now runs the check itself after its commit (``services.attempts_recorded``); the
+    task stays for messages queued before that change, and for operators. A redelivery counts
     the same attempts again and may record the event a second time: the event log is
     analytics, and a duplicate there is preferred to a lost one."""
     from datetime import datetime

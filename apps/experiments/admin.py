@@ -11,7 +11,7 @@ from django.utils.html import format_html
 
 from apps.core.admin import ReadOnlyAdmin
 
-from .models import Arm, Assignment, Experiment
+from .models import Arm, AssignedBy, Assignment, Experiment
 from .permissions import ANALYSIS_PERMISSION
 from .selectors import experiment_analysis
 from .services import experiment_arms_check, experiment_arms_locked, experiment_save
@@ -54,14 +54,21 @@ class ArmInline(admin.TabularInline):
 
 @admin.register(Experiment)
 class ExperimentAdmin(admin.ModelAdmin):
-    list_display = ("name", "course", "starts_at", "ends_at", "analysis")
-    list_filter = ("course",)
+    list_display = ("name", "course", "starts_at", "ends_at", "assigned_by", "analysis")
+    list_filter = ("assigned_by", "course")
     search_fields = ("name",)
     fields = ("name", "course", "hypothesis", "starts_at", "ends_at")
     inlines = [ArmInline]
 
     def has_delete_permission(self, request, obj=None):
         return False  # assignments and their analysis are kept; end an experiment instead
+
+    def has_change_permission(self, request, obj=None):
+        # the rollout's periods follow its percent flag (apps/legacy_sync/live/rollout.py):
+        # shown read-only, changed only by changing the flag
+        if obj is not None and obj.assigned_by == AssignedBy.ROLLOUT:
+            return False
+        return super().has_change_permission(request, obj)
 
     def get_urls(self):
         analysis = path(

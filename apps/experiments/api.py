@@ -12,7 +12,7 @@ from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from .models import Experiment
+from .models import AssignedBy, Experiment
 from .permissions import ANALYSIS_PERMISSION, VIEW_PERMISSION
 from .selectors import METRICS, experiment_analysis, experiments_list
 
@@ -49,6 +49,11 @@ class ExperimentSerializer(serializers.Serializer):
     course = serializers.UUIDField(source="course_id", allow_null=True,
                                    help_text="Null: every course.")  # fmt: skip
     hypothesis = serializers.CharField()
+    assigned_by = serializers.ChoiceField(
+        choices=AssignedBy.choices,
+        help_text="hash: at the first session start in the course, by a hash of the learner; "
+        "rollout: a period of the v1-versus-adaptive rollout, by the learner's cohort.",
+    )
     starts_at = serializers.DateTimeField()
     ends_at = serializers.DateTimeField(help_text="Exclusive.")
     running = serializers.BooleanField()
@@ -128,6 +133,7 @@ def _experiment_document(experiment, *, now, learners: int, arms) -> dict:
         "course_id": experiment.course_id,
         "name": experiment.name,
         "hypothesis": experiment.hypothesis,
+        "assigned_by": experiment.assigned_by,
         "starts_at": experiment.starts_at,
         "ends_at": experiment.ends_at,
         "running": experiment.is_running(now),

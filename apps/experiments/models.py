@@ -12,6 +12,14 @@ from django.db.models import Q
 from .arms import ALGORITHMS, ArmSpecError, arm_parameters_clean
 
 
+class AssignedBy(models.TextChoices):
+    """Who decides a learner's arm. Only a hash experiment's arms are enforced by the scheduler:
+    the rollout's arms are the cohorts v1 and adaptive, which change nothing server-side."""
+
+    HASH = "hash", "a hash of the learner, at their first session start in the course"
+    ROLLOUT = "rollout", "the v1-versus-adaptive rollout's cohort (its percent flag)"
+
+
 class Experiment(models.Model):
     """Runs from ``starts_at`` (inclusive) to ``ends_at`` (exclusive). With no course it runs
     on every course (the v1-versus-adaptive rollout is one such)."""
@@ -27,6 +35,14 @@ class Experiment(models.Model):
         help_text="Empty: every course.",
     )
     hypothesis = models.TextField(blank=True)
+    assigned_by = models.CharField(
+        max_length=8,
+        choices=AssignedBy.choices,
+        default=AssignedBy.HASH,
+        editable=False,
+        help_text="Rollout: one period of the v1-versus-adaptive rollout, made and ended by its "
+        "percent flag (apps/legacy_sync), which assigns the learners.",
+    )
     starts_at = models.DateTimeField()
     ends_at = models.DateTimeField()
     created_by = models.ForeignKey(

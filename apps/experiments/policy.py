@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from django.db.models import F, JSONField, OuterRef, Q, QuerySet, Subquery
 
-from .models import Assignment
+from .models import AssignedBy, Assignment
 
 ARM_FIELDS = ("experiment_arm_key", "experiment_arm_algorithm", "experiment_arm_parameters")
 
@@ -31,12 +31,15 @@ class ArmPolicy:
 
 def _running_assignments(learner_id, now, course):
     """The learner's assignments in experiments running at ``now`` on ``course`` (a value or
-    an OuterRef) or on every course; a course's own experiment before an all-course one."""
+    an OuterRef) or on every course; a course's own experiment before an all-course one. The
+    rollout's periods are left out: their arms (the cohorts) override nothing, and would
+    otherwise hide an all-course experiment that started after them."""
     return Assignment.objects.filter(
         Q(experiment__course=course) | Q(experiment__course__isnull=True),
         learner_id=learner_id,
         experiment__starts_at__lte=now,
         experiment__ends_at__gt=now,
+        experiment__assigned_by=AssignedBy.HASH,
     ).order_by(F("experiment__course").asc(nulls_last=True), "experiment__starts_at")
 
 

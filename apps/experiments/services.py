@@ -12,7 +12,7 @@ from apps.analytics.services import event_record
 from apps.core.services import audit_record
 
 from .arms import arm_index_for_learner
-from .models import Arm, Assignment, Experiment
+from .models import Arm, AssignedBy, Assignment, Experiment
 
 
 class ArmsLocked(ValidationError):
@@ -104,6 +104,7 @@ def experiment_arms_assign(
             Q(course__isnull=True) | (Q(course_id=course_id) if course_id else Q(pk__in=[])),
             starts_at__lte=at,
             ends_at__gt=at,
+            assigned_by=AssignedBy.HASH,  # the rollout's periods assign by cohort
         )
         .exclude(assignments__learner=learner)
         .prefetch_related("arms")
@@ -136,3 +137,55 @@ def experiment_arms_assign(
             experiment=str(assignment.experiment_id), arm=assignment.arm.key,
         )  # fmt: skip
     return created
+
+
+def experiment_end(*, experiment: Experiment, at: datetime, by=None, source="admin") -> Experiment:
+    """End a running experiment at ``at``, audited: its assignments and analysis are kept, and
+    nobody is assigned or scheduled by its arms from then on. Ending one that has already
+    ended changes nothing; ``at`` must be after its start (ValidationError)."""
+    with transaction.atomic():
+        locked = Experiment.objects.select_for_update().get(pk=experiment.pk)
+        if locked.ends_at <= at:
+            return locked
+        if at <= locked.starts_at:
+            raise ValidationError("An experiment can only end after it starts.")
+        ended_from = locked.ends_at
+        locked.ends_at = at
+        locked.save(update_fields=["ends_at", "updated_at"])
+        audit_record(
+            actor=by,
+            source=source,
+            action="experiment_ended",
+            target=locked,
+            details={"ends_at": at.isoformat(), "was": ended_from.isoformat()},
+        )
+    return locked
+
+
+def experiment_assignment_record(
+    *, experiment: Experiment, arm: Arm, learner, at: datetime, session_id=None
+) -> Assignment | None:
+    """Record an arm that the experiment's own assigner decided (an experiment not assigned by
+    the hash, such as a period of the v1-versus-adaptive rollout), once per learner, as an
+    ``arm_assigned`` analytics event; None when the learner was assigned already.
+
+    One read when they were, and one INSERT (in a savepoint: a racing call may have inserted
+    it a moment ago) when not."""
+    if experiment.assigned_by == AssignedBy.HASH:
+        raise ValidationError("This experiment assigns learners by its hash, at session start.")
+    if arm.experiment_id != experiment.pk:
+        raise ValidationError("The arm is not one of the experiment's.")
+    if not experiment.is_running(at):
+        raise ValidationError("The experiment is not running then.")
+    if Assignment.objects.filter(experiment=experiment, learner=learner).exists():
+        return None
+    assignment = Assignment(experiment=experiment, arm=arm, learner=learner, assigned_at=at,
+                            session_id=session_id)  # fmt: skip
+    try:
+        with transaction.atomic():
+            assignment.save(force_insert=True)
+    except IntegrityError:
+        return None
+    event_record(EventKind.ARM_ASSIGNED, learner=learner, course=experiment.course_id,
+                 experiment=str(experiment.pk), arm=arm.key)  # fmt: skip
+    return assignment

@@ -26,6 +26,8 @@ import numpy as np
 from django.core.cache import cache
 from django.db import transaction
 
+from apps.core.process_memo import MISSING, memo_forget, memo_peek, memo_put
+
 from .algorithms.bkt import (
     BKTFit,
     BKTParams,
@@ -62,12 +64,30 @@ def bkt_parameters_cache_clear(course_id) -> None:
     a reader in between cannot put the old table back for long)."""
     key = _cache_key(course_id)
     cache.delete(key)
-    transaction.on_commit(lambda: cache.delete(key))
+    memo_forget(key)
+    transaction.on_commit(lambda: (cache.delete(key), memo_forget(key)))
+
+
+MEMO_S = 30  # another process's new fit is used within this (apps/core/process_memo.py)
 
 
 def _course_tables(course_ids: set) -> dict:
     """{course id: {concept id text or POOLED: (prior, learn, guess, slip)}} of the newest
-    versions in use; cached per course, one query for the courses not cached."""
+    versions in use; kept in the process, then in the cache, per course; one query for the
+    courses in neither."""
+    tables = {}
+    for course_id in course_ids:
+        if (kept := memo_peek(_cache_key(course_id))) is not MISSING:
+            tables[course_id] = kept
+    if missing := course_ids - tables.keys():
+        shared = _course_tables_shared(missing)
+        for course_id, table in shared.items():
+            memo_put(_cache_key(course_id), table, MEMO_S)
+        tables |= shared
+    return tables
+
+
+def _course_tables_shared(course_ids: set) -> dict:
     keys = {course_id: _cache_key(course_id) for course_id in course_ids}
     cached = cache.get_many(list(keys.values()))
     tables = {c: cached[k] for c, k in keys.items() if k in cached}

@@ -18,6 +18,7 @@ from django.db import transaction
 from django.db.models import Max
 
 from apps.content.models import AtomConceptWeight
+from apps.core.process_memo import memo_forget, memo_get
 from apps.learning.models import Attempt
 
 from .algorithms.calendar_days import DEFAULT_DAY_START_HOUR, local_day
@@ -115,6 +116,7 @@ def hlr_model_train(
             l2=selection.l2,
         )
     cache.delete(CURRENT_WEIGHTS_CACHE_KEY)
+    memo_forget(CURRENT_WEIGHTS_CACHE_KEY)
     return stored
 
 
@@ -125,6 +127,14 @@ def hlr_current_weights() -> np.ndarray | None:
     """The newest model's shared weights (√(1+correct), √(1+wrong), bias), without its concept
     indicators: what a concept the model has no indicator for gets. Read on every review of an
     hlr course, so cached; training a new version replaces the cached value."""
+    cached = memo_get(CURRENT_WEIGHTS_CACHE_KEY, MEMO_S, _current_weights_shared)
+    return np.array(cached, dtype=float) if cached else None
+
+
+MEMO_S = 30  # another process's new version is used within this (process_memo.py)
+
+
+def _current_weights_shared() -> list:
     cached = cache.get(CURRENT_WEIGHTS_CACHE_KEY)
     if cached is None:
         latest = (
@@ -132,4 +142,4 @@ def hlr_current_weights() -> np.ndarray | None:
         )
         cached = list(latest or [])[:N_BASE_FEATURES]
         cache.set(CURRENT_WEIGHTS_CACHE_KEY, cached, timeout=300)
-    return np.array(cached, dtype=float) if cached else None
+    return cached

@@ -14,6 +14,8 @@ from .base import CACHES, REDIS_URL, env
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 CELERY_TASK_ALWAYS_EAGER = True
+# apps/core/process_memo.py: tests change the shared cache directly, so no copies kept in-process
+PROCESS_MEMO = False
 
 if REDIS_URL:
     # Tests clear the cache between tests; keep that away from the broker's database, and give

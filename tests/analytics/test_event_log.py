@@ -180,6 +180,25 @@ def test_the_attempt_that_uses_up_the_daily_new_limit_records_it_once(
     assert event.id > AnalyticsEvent.objects.get(payload__attempt=str(second.pk)).id
 
 
+def test_the_limits_check_runs_only_for_an_atom_new_on_the_learners_day(
+    learner, atoms, django_capture_on_commit_callbacks
+):
+    def day_reads_after_commit(atom) -> int:
+        with django_capture_on_commit_callbacks() as callbacks:
+            attempts_ingest(learner=learner, inputs=[answer(atom)])
+        with CaptureQueriesContext(connection) as queries:
+            for callback in callbacks:
+                callback()
+        return sum('FROM "learning_attempt"' in q["sql"] for q in queries.captured_queries)
+
+    # the first answer of the day on an atom may use a limit up: the check reads the day
+    assert day_reads_after_commit(atoms[0]) == 1
+    # a second answer on it today moves no count: no check at all
+    assert day_reads_after_commit(atoms[0]) == 0
+    # another atom, first answered today: checked again
+    assert day_reads_after_commit(atoms[1]) == 1
+
+
 def test_a_batch_crossing_the_limit_records_it_once(
     learner, course, atoms, django_capture_on_commit_callbacks
 ):

@@ -27,6 +27,7 @@ from apps.core.sync_port import rows_changed
 from apps.curriculum.models import Course
 from apps.experiments.policy import ARM_FIELDS, arm_from_row, courses_with_arm
 from apps.scheduler.models import LearnerAtomState
+from apps.scheduler.selectors import learner_day_start
 from apps.scheduler.services import (
     atom_state_rebuild,
     concept_states_update,
@@ -285,6 +286,14 @@ def _store_locked(learner, rows, atoms, now, outcomes, context) -> list[Attempt]
         .order_by("pk")
     }
     open_atoms = {atom_id for atom_id, s in states.items() if s.open_mistakes}
+    # Daily limits count atoms answered on the learner's day: only an atom not answered yet
+    # today can move those counts (and the after-commit check is skipped otherwise).
+    day_start = learner_day_start(learner, now)[1]
+    answered_today = {
+        atom_id
+        for atom_id, state in states.items()
+        if state.last_reviewed_at is not None and state.last_reviewed_at >= day_start
+    }
     new_attempts, new_xp, rebuild, touched, observations = [], [], set(), {}, []
     graded, answers = [], []
     for position, item in rows:
@@ -358,8 +367,12 @@ def _store_locked(learner, rows, atoms, now, outcomes, context) -> list[Attempt]
     XPEvent.objects.bulk_create(new_xp)
     rows_changed(entity="attempts", ids=[a.pk for a in new_attempts])
     # one analytics INSERT for the batch, after the commit (none in this transaction)
+    limits_may_change = any(
+        a.answered_at >= day_start and a.atom_id not in answered_today for a in new_attempts
+    )
     attempts_recorded(learner=learner, attempts=new_attempts, concepts_of=context.concepts_of,
-                      course_of=context.course_of, now=now)  # fmt: skip
+                      course_of=context.course_of, now=now,
+                      limits_may_change=limits_may_change)  # fmt: skip
     rows_changed(entity="points", ids=[x.pk for x in new_xp])
     mistakes_note(learner=learner, answers=answers, open_atoms=open_atoms)
     to_create = [s for s in touched.values() if s.pk is None]

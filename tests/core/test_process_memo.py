@@ -1,0 +1,69 @@
+"""Values kept in the process in front of the shared cache (apps/core/process_memo.py): kept
+for their max age, dropped at once by a change made in this process, and not kept at all with
+PROCESS_MEMO off (the test suite's setting)."""
+
+import pytest
+from django.core.cache import cache
+
+from apps.core import process_memo
+from apps.core.process_memo import memo_forget, memo_get
+
+
+class Clock:
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self):
+        return self.now
+
+
+@pytest.fixture
+def clock(monkeypatch, settings):
+    settings.PROCESS_MEMO = True
+    monkeypatch.setattr(process_memo, "_kept", {})
+    ticking = Clock()
+    monkeypatch.setattr(process_memo.time, "monotonic", ticking)
+    return ticking
+
+
+def test_a_value_is_kept_for_its_max_age_then_read_again(clock):
+    loads = []
+
+    def load():
+        loads.append(1)
+        return len(loads)
+
+    assert memo_get("k", 5, load) == 1
+    clock.now += 4.9
+    assert memo_get("k", 5, load) == 1  # still kept: no second load
+    clock.now += 0.2
+    assert memo_get("k", 5, load) == 2  # past its age: read again
+    memo_forget("k")
+    assert memo_get("k", 5, load) == 3  # forgotten: read at once
+
+
+def test_nothing_is_kept_with_the_memo_off(settings):
+    settings.PROCESS_MEMO = False
+    loads = []
+    for _ in range(3):
+        memo_get("off", 60, lambda: loads.append(1))
+    assert len(loads) == 3
+
+
+@pytest.mark.django_db
+def test_a_flag_change_made_here_shows_at_once_and_one_made_elsewhere_within_its_age(clock):
+    from apps.legacy_sync.live.flags import CACHE_KEY, sync_flags, sync_flags_update
+    from apps.legacy_sync.models import SyncFlags
+
+    cache.delete(CACHE_KEY)
+    assert sync_flags().adaptive_rollout_percent == 0
+    # this process changes a flag: seen on the next read
+    sync_flags_update(adaptive_rollout_percent=30)
+    assert sync_flags().adaptive_rollout_percent == 30
+
+    # another process changes it (the row and the shared cache): kept here for up to a second
+    SyncFlags.objects.filter(pk=1).update(adaptive_rollout_percent=60)
+    cache.delete(CACHE_KEY)
+    assert sync_flags().adaptive_rollout_percent == 30
+    clock.now += 1.01
+    assert sync_flags().adaptive_rollout_percent == 60
