@@ -13,6 +13,7 @@ from apps.core.services import audit_record
 
 from .arms import arm_index_for_learner
 from .models import Arm, AssignedBy, Assignment, Experiment
+from .policy import enforced_windows_forget
 
 
 class ArmsLocked(ValidationError):
@@ -63,6 +64,7 @@ def experiment_save(*, experiment: Experiment, arms: list[Arm], by=None, source=
              "weight": a.weight, "control": a.is_control}
             for a in arms
         ]  # fmt: skip
+        transaction.on_commit(enforced_windows_forget)
         audit_record(
             actor=by,
             source=source,
@@ -152,6 +154,7 @@ def experiment_end(*, experiment: Experiment, at: datetime, by=None, source="adm
         ended_from = locked.ends_at
         locked.ends_at = at
         locked.save(update_fields=["ends_at", "updated_at"])
+        transaction.on_commit(enforced_windows_forget)
         audit_record(
             actor=by,
             source=source,

@@ -162,3 +162,27 @@ def test_a_replay_of_the_attempt_log_schedules_by_the_arm_too(learner_client, le
     policy = scheduling_policy_for_atom(atom.pk, learner)
     assert (policy.algorithm, policy.desired_retention) == ("fsrs", 0.85)
     assert scheduling_policy_for_atom(atom.pk, UserFactory()).algorithm == "sm2"  # not assigned
+
+
+def test_with_the_process_memo_no_experiment_costs_no_arm_read_and_a_new_one_applies_at_once(
+    learner, course, settings, monkeypatch, django_capture_on_commit_callbacks,
+    django_assert_num_queries,
+):  # fmt: skip
+    from apps.core import process_memo
+    from apps.experiments.policy import learner_arm
+
+    settings.PROCESS_MEMO = True  # production's setting: the windows are kept in the process
+    monkeypatch.setattr(process_memo, "_kept", {})
+    now = timezone.now()
+    learner_arm(learner_id=learner.pk, course_id=course.pk, now=now)  # reads the windows
+    with django_assert_num_queries(0):  # no experiment: no read of the learner's arm
+        assert learner_arm(learner_id=learner.pk, course_id=course.pk, now=now) is None
+
+    # an experiment saved in this process is enforced on the next call (its commit forgets
+    # the kept windows), and the learner's arm read again
+    with django_capture_on_commit_callbacks(execute=True):
+        make_experiment(course, arms=FSRS_FOR_ALL)
+    with django_capture_on_commit_callbacks(execute=True):
+        study_session_start(learner=learner, course=course)
+    arm = learner_arm(learner_id=learner.pk, course_id=course.pk, now=timezone.now())
+    assert arm is not None and arm.key == "fsrs"
