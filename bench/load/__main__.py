@@ -26,7 +26,7 @@ Run: .venv/bin/python bench/load                      (about 3 minutes)
      LOAD_BASELINE=HEAD .venv/bin/python bench/load   (the working tree against HEAD: 6 min)
 LOAD_TREE=<git revision> serves that revision's code instead of the working tree (others'
 uncommitted edits stay out of a before/after).
-Knobs: LOAD_RATES=10,20,30,...  LOAD_STEP_S=10  LOAD_LEARNERS=200  LOAD_HISTORY=160 (past
+Knobs: LOAD_RATES=40,80,...,240  LOAD_STEP_S=10  LOAD_LEARNERS=200  LOAD_HISTORY=160 (past
 attempts per learner, mean)  LOAD_WORKERS=4  LOAD_P99_MS=100  LOAD_PORT=8972
 LOAD_PROFILE=<rate>: py-spy records the gunicorn workers during that step (if installed).
 The output ends with one JSON line: {"max_rate_p99_under_100ms": x, ...} with the same run's
@@ -63,7 +63,7 @@ from bench.load.report import print_table, summarise, verdict  # noqa: E402
 from bench.load.traffic import Traffic  # noqa: E402
 
 QUICK = os.environ.get("LOAD_QUICK") == "1"
-DEFAULT_RATES = "10,40,80" if QUICK else "10,20,30,40,50,60,80,100,120"
+DEFAULT_RATES = "10,40,80" if QUICK else "40,80,120,160,200,240"
 RATES = [float(r) for r in os.environ.get("LOAD_RATES", DEFAULT_RATES).split(",")]
 STEP_S = float(os.environ.get("LOAD_STEP_S", "5" if QUICK else "10"))
 LEARNERS = int(os.environ.get("LOAD_LEARNERS", "50" if QUICK else "200"))
