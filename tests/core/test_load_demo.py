@@ -66,3 +66,23 @@ def test_load_demo_migrates_a_language_course_from_its_v1_database(capsys, setti
     assert 0 < held == QuarantinedRow.objects.count()  # staff have rows to fix
     assert all(row["holds"] for row in conservation_report(json_dir=tmp_path))
     assert "Demo v1 platform" in capsys.readouterr().out
+
+
+def test_the_demo_learner_sees_earned_and_next_badges(
+    django_capture_on_commit_callbacks, api_client
+):
+    from apps.achievements.demo import DEMO_BADGES
+    from apps.achievements.models import Badge
+
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("load_demo")
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("load_demo")  # idempotent: each badge made once
+
+    assert Badge.objects.count() == len(DEMO_BADGES)
+    assert all(badge.icon.read(8) == b"\x89PNG\r\n\x1a\n" for badge in Badge.objects.all())
+    api_client.force_authenticate(User.objects.get(email="learner@demo.local"))
+    shown = api_client.get("/api/v1/me/achievements/").json()
+    earned = {row["badge"]["name"] for row in shown["earned"]}
+    assert "First steps" in earned  # the demo history's XP is past 100
+    assert len(earned) + len(shown["next"]) == len(DEMO_BADGES)

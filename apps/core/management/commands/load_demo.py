@@ -11,6 +11,7 @@ from django.db import transaction
 
 from apps.accounts import roles
 from apps.accounts.models import User
+from apps.achievements.demo import demo_badges_load
 from apps.assessment.demo import demo_blueprint_load
 from apps.content.demo_content import demo_course_load
 from apps.learning.demo_history import demo_learner_history_load
@@ -41,6 +42,7 @@ class Command(BaseCommand):
             }
             course = demo_course_load(author=users["author@demo.local"])
             demo_blueprint_load(course=course, by=users["author@demo.local"])
+            demo_badges_load(course=course, by=users["author@demo.local"])
             answered = demo_learner_history_load(learner=users["learner@demo.local"])
         self.stdout.write(f"Demo course: {course.title} ({course.concepts.count()} concepts)")
         if answered:
