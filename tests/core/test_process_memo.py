@@ -3,7 +3,6 @@ for their max age, dropped at once by a change made in this process, and not kep
 PROCESS_MEMO off (the test suite's setting)."""
 
 import pytest
-from django.core.cache import cache
 
 from apps.core import process_memo
 from apps.core.process_memo import memo_forget, memo_get
@@ -48,22 +47,3 @@ def test_nothing_is_kept_with_the_memo_off(settings):
     for _ in range(3):
         memo_get("off", 60, lambda: loads.append(1))
     assert len(loads) == 3
-
-
-@pytest.mark.django_db
-def test_a_flag_change_made_here_shows_at_once_and_one_made_elsewhere_within_its_age(clock):
-    from apps.legacy_sync.live.flags import CACHE_KEY, sync_flags, sync_flags_update
-    from apps.legacy_sync.models import SyncFlags
-
-    cache.delete(CACHE_KEY)
-    assert sync_flags().adaptive_rollout_percent == 0
-    # this process changes a flag: seen on the next read
-    sync_flags_update(adaptive_rollout_percent=30)
-    assert sync_flags().adaptive_rollout_percent == 30
-
-    # another process changes it (the row and the shared cache): kept here for up to a second
-    SyncFlags.objects.filter(pk=1).update(adaptive_rollout_percent=60)
-    cache.delete(CACHE_KEY)
-    assert sync_flags().adaptive_rollout_percent == 30
-    clock.now += 1.01
-    assert sync_flags().adaptive_rollout_percent == 60
