@@ -8,6 +8,7 @@ from datetime import date
 import pytest
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from apps.analytics.models import AnalyticsEvent
 from apps.analytics.schema import SCHEMAS, EventKind, InvalidEvent
@@ -180,23 +181,32 @@ def test_the_attempt_that_uses_up_the_daily_new_limit_records_it_once(
     assert event.id > AnalyticsEvent.objects.get(payload__attempt=str(second.pk)).id
 
 
-def test_the_limits_check_runs_only_for_an_atom_new_on_the_learners_day(
-    learner, atoms, django_capture_on_commit_callbacks
+def test_the_limits_check_runs_only_when_the_batch_could_use_a_limit_up(
+    learner, course, atoms, django_capture_on_commit_callbacks
 ):
+    course.new_per_day = 2  # the smallest limit (reviews: 200)
+    course.save(update_fields=["new_per_day"])
+    noon = timezone.now().replace(hour=12, minute=0)  # London: past the day's 04:00 start
+
     def day_reads_after_commit(atom) -> int:
         with django_capture_on_commit_callbacks() as callbacks:
-            attempts_ingest(learner=learner, inputs=[answer(atom)])
-        with CaptureQueriesContext(connection) as queries:
+            attempts_ingest(learner=learner, inputs=[answer(atom)], now=noon)
+        with (  # the check's own event is recorded at a commit too: run it
+            CaptureQueriesContext(connection) as queries,
+            django_capture_on_commit_callbacks(execute=True),
+        ):
             for callback in callbacks:
                 callback()
         return sum('FROM "learning_attempt"' in q["sql"] for q in queries.captured_queries)
 
-    # the first answer of the day on an atom may use a limit up: the check reads the day
-    assert day_reads_after_commit(atoms[0]) == 1
-    # a second answer on it today moves no count: no check at all
+    # the day's first answer: fewer answers today than the smallest limit, no check
     assert day_reads_after_commit(atoms[0]) == 0
-    # another atom, first answered today: checked again
+    # a second answer on that atom today moves no count: no check at all
+    assert day_reads_after_commit(atoms[0]) == 0
+    # another atom, new today, with as many answers today as the smallest limit: checked
     assert day_reads_after_commit(atoms[1]) == 1
+    [event] = AnalyticsEvent.objects.filter(kind="daily_limit_reached")
+    assert event.payload["limit"] == "new"
 
 
 def test_a_batch_crossing_the_limit_records_it_once(

@@ -23,7 +23,7 @@ from apps.learning.selectors import (
 from apps.learning.services import attempts as attempts_service
 from apps.learning.services.attempts import AttemptInput, attempts_ingest
 from apps.learning.services.progress import progress_reset, progress_restore
-from apps.learning.services.rollups import learner_rollups_rebuild
+from apps.learning.services.rollups import RollupsAdded, learner_rollups_rebuild
 from tests.accounts.factories import UserFactory
 from tests.content.factories import make_atom
 from tests.curriculum.factories import ConceptFactory
@@ -242,7 +242,8 @@ def test_the_rollup_adds_two_statements_to_an_attempt_post(
     post()  # warm: the learner's first states exist on both sides of the comparison
     post()  # and the concept has crossed its mastery threshold (a one-off bonus INSERT)
     with_rollup = post()
-    monkeypatch.setattr(attempts_service, "rollups_add", lambda **kwargs: set())  # no new day
+    no_rows = RollupsAdded(new_days=set(), attempts_on={})  # no new day, no count read back
+    monkeypatch.setattr(attempts_service, "rollups_add", lambda **kwargs: no_rows)
     without_rollup = post()
 
     assert with_rollup - without_rollup == 2

@@ -12,6 +12,7 @@ import uuid
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Exists, OuterRef
@@ -222,6 +223,7 @@ class _SchedulingContext:
     concepts_of: dict  # atom id → its live concept ids
     course_of: dict  # concept id text → its course id
     thresholds: dict  # concept id text → its course's mastery threshold (rewards)
+    smallest_daily_limit: int | None = None  # of these courses' limits, the learner's own first
     placement_sessions: frozenset = frozenset()  # their wrong answers record no mistakes
 
 
@@ -235,10 +237,17 @@ def _scheduling_context(links: dict, learner) -> _SchedulingContext:
         Course.objects.filter(pk__in=course_ids), learner_id=learner.pk, now=timezone.now()
     )
     of_course, threshold_of = {}, {}  # the mastery thresholds ride along, for rewards
-    for course_id, algorithm, retention, max_days, threshold, *arm in courses.values_list(
+    daily_limits = []  # and the daily limits, for the limits check's bound
+    for (
+        course_id, algorithm, retention, max_days, threshold, new_per_day, reviews_per_day, *arm
+    ) in courses.values_list(
         "pk", "default_algorithm", "desired_retention", "maximum_interval_days",
-        "mastery_threshold", *ARM_FIELDS,
+        "mastery_threshold", "new_per_day", "reviews_per_day", *ARM_FIELDS,
     ):  # fmt: skip
+        daily_limits += [
+            new_per_day if learner.daily_new_limit is None else learner.daily_new_limit,
+            reviews_per_day if learner.daily_review_limit is None else learner.daily_review_limit,
+        ]
         if (assigned := arm_from_row(*arm)) is not None:  # experiments: the arm's policy
             algorithm, retention, max_days = assigned.applied(algorithm, retention, max_days)
         of_course[course_id] = course_scheduling_policy(
@@ -256,7 +265,24 @@ def _scheduling_context(links: dict, learner) -> _SchedulingContext:
         concepts_of[atom_id] = [concept_id for concept_id, _ in atom_links]
         course_of |= {str(concept_id): course_id for concept_id, course_id in atom_links}
     thresholds = {concept: threshold_of[course] for concept, course in course_of.items()}
-    return _SchedulingContext(policies, concepts_of, course_of, thresholds)
+    return _SchedulingContext(
+        policies, concepts_of, course_of, thresholds, min(daily_limits, default=None)
+    )
+
+
+def _limits_may_change(learner, attempts, day_start, answered_today, added, context, now):
+    """Could this batch use a daily limit up (so the after-commit check must run)? Not when no
+    atom of it is new on the learner's day (no count moves), nor when the day's answers so far
+    are fewer than the smallest limit: every count is of distinct atoms answered that day. The
+    day's answers come from the day rollup the batch just added to (no statement), when the
+    scheduler's day lies within that calendar day (past its start hour) and the row is in the
+    learner's zone; else the check runs."""
+    if not any(a.answered_at >= day_start and a.atom_id not in answered_today for a in attempts):
+        return False
+    today = now.astimezone(ZoneInfo(learner.timezone)).date()
+    answers_today = added.attempts_on.get(today) if day_start.date() == today else None
+    smallest = context.smallest_daily_limit
+    return answers_today is None or smallest is None or answers_today >= smallest
 
 
 def _store(learner, rows, atoms, now, outcomes, context, savepoint=True) -> list[Attempt]:
@@ -366,13 +392,6 @@ def _store_locked(learner, rows, atoms, now, outcomes, context) -> list[Attempt]
     Attempt.objects.bulk_create(new_attempts)
     XPEvent.objects.bulk_create(new_xp)
     rows_changed(entity="attempts", ids=[a.pk for a in new_attempts])
-    # one analytics INSERT for the batch, after the commit (none in this transaction)
-    limits_may_change = any(
-        a.answered_at >= day_start and a.atom_id not in answered_today for a in new_attempts
-    )
-    attempts_recorded(learner=learner, attempts=new_attempts, concepts_of=context.concepts_of,
-                      course_of=context.course_of, now=now,
-                      limits_may_change=limits_may_change)  # fmt: skip
     rows_changed(entity="points", ids=[x.pk for x in new_xp])
     mistakes_note(learner=learner, answers=answers, open_atoms=open_atoms)
     to_create = [s for s in touched.values() if s.pk is None]
@@ -400,7 +419,15 @@ def _store_locked(learner, rows, atoms, now, outcomes, context) -> list[Attempt]
         for attempt in late:
             attempt.scheduler_state_before, attempt.scheduler_state_after = corrected[attempt.pk]
     # It takes the learner's rollup lock, which must come after every row lock above.
-    new_days = rollups_add(learner=learner, attempts=new_attempts)
+    added = rollups_add(learner=learner, attempts=new_attempts)
+    new_days = added.new_days
+    # one analytics INSERT for the batch, after the commit (none in this transaction)
+    limits_may_change = _limits_may_change(
+        learner, new_attempts, day_start, answered_today, added, context, now
+    )
+    attempts_recorded(learner=learner, attempts=new_attempts, concepts_of=context.concepts_of,
+                      course_of=context.course_of, now=now,
+                      limits_may_change=limits_may_change)  # fmt: skip
     # Streak and mastery bonuses, once each (rewards.py: their unique keys); the learner's
     # write lock (PostgreSQL) already orders this after any other batch of theirs.
     rewards = rewards_grant(

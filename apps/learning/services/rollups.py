@@ -17,6 +17,7 @@ writes holds the database's write lock, and the rebuild deletes before it reads.
 """
 
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import date
 from zoneinfo import ZoneInfo
 
@@ -32,10 +33,20 @@ def _lock_key(learner_id) -> int:
     return learner_lock_key(learner_id, ROLLUP_SPACE)
 
 
-def rollups_add(*, learner, attempts) -> set:
+@dataclass(frozen=True)
+class RollupsAdded:
+    """What ``rollups_add`` read back from its own statement: the local days that had no row
+    before (the learner's new practice days: the streak bonuses' check, rewards.py, runs only
+    then), and each day's live attempts now, where the day's row is in the learner's zone (the
+    daily limits' cheap bound, attempts.py)."""
+
+    new_days: set
+    attempts_on: dict
+
+
+def rollups_add(*, learner, attempts) -> RollupsAdded:
     """Add freshly stored ``attempts`` (all the learner's, live) to the learner's rollups;
-    returns the local days that had no row before (the learner's new practice days: the
-    streak bonuses' check, rewards.py, runs only then), read back from the same statement.
+    returns what the day rows say now (``RollupsAdded``).
 
     Precondition: inside the transaction that stored the attempts, as its last writes. Two
     statements, whatever the number of attempts; rows are written in key order so concurrent
@@ -43,7 +54,16 @@ def rollups_add(*, learner, attempts) -> set:
     of the transaction, and a rebuild (reset, restore) takes it after its own: a batch holding
     the lock waits for nothing but rollup rows, which a rebuild touches only under the lock.
     """
-    return rollups_add_many([(learner, attempts)]).get(_as_uuid(learner.pk), set())
+    new_days, day_counts = _rollups_add([(learner, attempts)])
+    learner_id = _as_uuid(learner.pk)
+    return RollupsAdded(
+        new_days=new_days.get(learner_id, set()),
+        attempts_on={
+            day: attempts_now
+            for (pk, day), (attempts_now, zone) in day_counts.items()
+            if pk == learner_id and zone == learner.timezone
+        },
+    )
 
 
 def rollups_add_many(batches) -> dict:
@@ -51,9 +71,14 @@ def rollups_add_many(batches) -> dict:
     statements (three for more than one learner on PostgreSQL: their shared locks first, in
     lock-key order, the order a rebuild takes its exclusive ones in), so the v1 pull's pages of
     many learners cost what one learner's batch does. Returns {learner id: their new days}."""
+    return _rollups_add(batches)[0]
+
+
+def _rollups_add(batches) -> tuple[dict, dict]:
+    """({learner id: new days}, {(learner id, day): (attempts now, the row's zone)})."""
     batches = [(learner, attempts) for learner, attempts in batches if attempts]
     if not batches:
-        return {}
+        return {}, {}
     day_rows, atom_rows = [], []
     for learner, attempts in sorted(batches, key=lambda batch: str(batch[0].pk)):
         days, atoms = _tallies(learner, attempts)
@@ -90,7 +115,8 @@ def rollups_add_many(batches) -> dict:
         + f", timezone = CASE WHEN {day_table}.timezone = excluded.timezone "
         "THEN excluded.timezone ELSE '' END"
         # a row whose count is what this batch added was inserted now: a new practice day
-        f" RETURNING {day_table}.learner_id, {day_table}.day, {day_table}.attempts"
+        f" RETURNING {day_table}.learner_id, {day_table}.day, {day_table}.attempts,"
+        f" {day_table}.timezone"
     )
     atom_sql = (
         f"INSERT INTO {atom_table} (learner_id, atom_id, attempts, correct, time_spent_ms) "
@@ -103,11 +129,13 @@ def rollups_add_many(batches) -> dict:
         cursor.execute(atom_sql, [_db(v) for row in atom_rows for v in row])
     added = {(_as_uuid(pk), day): row[0] for pk, day, _zone, *row in day_rows}
     new_days: dict = defaultdict(set)
-    for pk, day, attempts in counted:
+    day_counts = {}
+    for pk, day, attempts, zone in counted:
         key = (_as_uuid(pk), day if isinstance(day, date) else date.fromisoformat(str(day)))
+        day_counts[key] = (attempts, zone)
         if added.get(key) == attempts:
             new_days[key[0]].add(key[1])
-    return new_days
+    return new_days, day_counts
 
 
 def _tallies(learner, attempts) -> tuple[dict, dict]:
