@@ -184,3 +184,26 @@ def real_celery(celery_worker_queue):
     conf.task_always_eager, conf.task_default_queue = False, celery_worker_queue
     yield celery_worker_queue
     conf.task_always_eager, conf.task_default_queue = saved
+
+
+class MemoClock:
+    """A monotonic clock the test moves by hand (``clock.now += 1``)."""
+
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self):
+        return self.now
+
+
+@pytest.fixture
+def memo_clock(monkeypatch, settings):
+    """The process memo on (production's setting; the tests' is off), empty, and on a clock the
+    test moves (apps/core/process_memo.py)."""
+    from apps.core import process_memo
+
+    settings.PROCESS_MEMO = True
+    monkeypatch.setattr(process_memo, "_kept", {})
+    clock = MemoClock()
+    monkeypatch.setattr(process_memo.time, "monotonic", clock)
+    return clock

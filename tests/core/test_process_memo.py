@@ -2,30 +2,10 @@
 for their max age, dropped at once by a change made in this process, and not kept at all with
 PROCESS_MEMO off (the test suite's setting)."""
 
-import pytest
-
-from apps.core import process_memo
 from apps.core.process_memo import memo_forget, memo_get
 
 
-class Clock:
-    def __init__(self):
-        self.now = 1000.0
-
-    def __call__(self):
-        return self.now
-
-
-@pytest.fixture
-def clock(monkeypatch, settings):
-    settings.PROCESS_MEMO = True
-    monkeypatch.setattr(process_memo, "_kept", {})
-    ticking = Clock()
-    monkeypatch.setattr(process_memo.time, "monotonic", ticking)
-    return ticking
-
-
-def test_a_value_is_kept_for_its_max_age_then_read_again(clock):
+def test_a_value_is_kept_for_its_max_age_then_read_again(memo_clock):
     loads = []
 
     def load():
@@ -33,9 +13,9 @@ def test_a_value_is_kept_for_its_max_age_then_read_again(clock):
         return len(loads)
 
     assert memo_get("k", 5, load) == 1
-    clock.now += 4.9
+    memo_clock.now += 4.9
     assert memo_get("k", 5, load) == 1  # still kept: no second load
-    clock.now += 0.2
+    memo_clock.now += 0.2
     assert memo_get("k", 5, load) == 2  # past its age: read again
     memo_forget("k")
     assert memo_get("k", 5, load) == 3  # forgotten: read at once

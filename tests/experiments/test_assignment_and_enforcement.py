@@ -165,14 +165,11 @@ def test_a_replay_of_the_attempt_log_schedules_by_the_arm_too(learner_client, le
 
 
 def test_with_the_process_memo_no_experiment_costs_no_arm_read_and_a_new_one_applies_at_once(
-    learner, course, settings, monkeypatch, django_capture_on_commit_callbacks,
-    django_assert_num_queries,
-):  # fmt: skip
-    from apps.core import process_memo
+    learner, course, memo_clock, django_capture_on_commit_callbacks, django_assert_num_queries
+):
     from apps.experiments.policy import learner_arm
 
-    settings.PROCESS_MEMO = True  # production's setting: the windows are kept in the process
-    monkeypatch.setattr(process_memo, "_kept", {})
+    # memo_clock: production's setting, the windows are kept in the process
     now = timezone.now()
     learner_arm(learner_id=learner.pk, course_id=course.pk, now=now)  # reads the windows
     with django_assert_num_queries(0):  # no experiment: no read of the learner's arm

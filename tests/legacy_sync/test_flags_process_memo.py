@@ -4,28 +4,9 @@ a change made in this process shows at once, one made elsewhere within their max
 import pytest
 from django.core.cache import cache
 
-from apps.core import process_memo
-
-
-class Clock:
-    def __init__(self):
-        self.now = 1000.0
-
-    def __call__(self):
-        return self.now
-
-
-@pytest.fixture
-def clock(monkeypatch, settings):
-    settings.PROCESS_MEMO = True
-    monkeypatch.setattr(process_memo, "_kept", {})
-    ticking = Clock()
-    monkeypatch.setattr(process_memo.time, "monotonic", ticking)
-    return ticking
-
 
 @pytest.mark.django_db
-def test_a_flag_change_made_here_shows_at_once_and_one_made_elsewhere_within_its_age(clock):
+def test_a_flag_change_made_here_shows_at_once_and_one_made_elsewhere_within_its_age(memo_clock):
     from apps.legacy_sync.live.flags import CACHE_KEY, sync_flags, sync_flags_update
     from apps.legacy_sync.models import SyncFlags
 
@@ -39,5 +20,5 @@ def test_a_flag_change_made_here_shows_at_once_and_one_made_elsewhere_within_its
     SyncFlags.objects.filter(pk=1).update(adaptive_rollout_percent=60)
     cache.delete(CACHE_KEY)
     assert sync_flags().adaptive_rollout_percent == 30
-    clock.now += 1.01
+    memo_clock.now += 1.01
     assert sync_flags().adaptive_rollout_percent == 60
