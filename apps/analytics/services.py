@@ -92,8 +92,8 @@ def attempts_recorded(
     """The attempt service's one call per stored batch: an ``attempt_recorded`` event per
     attempt (one INSERT after the commit) and, after the commit too, the check for a daily
     limit this batch used up (``limits.py``), in this process: a Celery task per answer cost
-    the machine more than the check itself. ``limits_may_change`` False (no atom of the batch
-    is new on the learner's day: the day's counts cannot move) skips the check.
+    the machine more than the check itself. ``limits_may_change`` False (the caller knows the
+    batch cannot use a limit up: learning's ``_limits_may_change``) skips the check.
     ``concepts_of``: atom id → its live concept ids; ``course_of``: concept id text → course
     id (the grading context's maps). Precondition: inside the transaction that stores
     ``attempts``."""

@@ -77,10 +77,15 @@ class NextItemsToday:
 
 def learner_daily_limits(learner, course: Course) -> tuple[int, int]:
     """(new atoms, reviews) per day: the learner's own where set, else the course's."""
+    return daily_limits_of(learner, course.new_per_day, course.reviews_per_day)
+
+
+def daily_limits_of(learner, new_per_day: int, reviews_per_day: int) -> tuple[int, int]:
+    """``learner_daily_limits`` from a course's two values (read with other columns)."""
     own_new, own_reviews = learner.daily_new_limit, learner.daily_review_limit
     return (
-        course.new_per_day if own_new is None else own_new,
-        course.reviews_per_day if own_reviews is None else own_reviews,
+        new_per_day if own_new is None else own_new,
+        reviews_per_day if own_reviews is None else own_reviews,
     )
 
 

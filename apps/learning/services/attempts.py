@@ -28,7 +28,7 @@ from apps.core.sync_port import rows_changed
 from apps.curriculum.models import Course
 from apps.experiments.policy import ARM_FIELDS, arm_from_row, courses_with_arm
 from apps.scheduler.models import LearnerAtomState
-from apps.scheduler.selectors import learner_day_start
+from apps.scheduler.selectors import daily_limits_of, learner_day_start
 from apps.scheduler.services import (
     atom_state_rebuild,
     concept_states_update,
@@ -244,10 +244,7 @@ def _scheduling_context(links: dict, learner) -> _SchedulingContext:
         "pk", "default_algorithm", "desired_retention", "maximum_interval_days",
         "mastery_threshold", "new_per_day", "reviews_per_day", *ARM_FIELDS,
     ):  # fmt: skip
-        daily_limits += [
-            new_per_day if learner.daily_new_limit is None else learner.daily_new_limit,
-            reviews_per_day if learner.daily_review_limit is None else learner.daily_review_limit,
-        ]
+        daily_limits += daily_limits_of(learner, new_per_day, reviews_per_day)
         if (assigned := arm_from_row(*arm)) is not None:  # experiments: the arm's policy
             algorithm, retention, max_days = assigned.applied(algorithm, retention, max_days)
         of_course[course_id] = course_scheduling_policy(
