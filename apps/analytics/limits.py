@@ -17,43 +17,46 @@ from collections import Counter
 from datetime import datetime
 
 import numpy as np
+from django.db.models import Count, OuterRef, Q, Subquery
 
 from .schema import EventKind
 from .services import event_input, events_record
 
 
-def daily_limits_reached(*, learner_id, attempts_by_course: dict, now: datetime) -> list[str]:
+def daily_limits_reached(
+    *, learner_id, attempts_by_course: dict, now: datetime, learner=None, per_day_by_course=None
+) -> list[str]:
     """Record the limits the batch (attempt ids by course id) used up on the learner's day at
-    ``now``; returns "course:limit" for each one recorded."""
+    ``now``; returns "course:limit" for each one recorded. The attempt service passes the
+    ``learner`` it holds and each course's (new, reviews) limits for them (read with its
+    policies), so the check is one statement; a queued task passes ids only."""
     from apps.accounts.models import User
     from apps.curriculum.models import Course
-    from apps.learning.models import Attempt
     from apps.scheduler.candidates import course_candidates
-    from apps.scheduler.models import LearnerAtomState
     from apps.scheduler.selectors import learner_daily_limits, learner_day_start
 
-    learner = User.objects.filter(pk=learner_id).first()
+    learner = learner or User.objects.filter(pk=learner_id).first()
     if learner is None:
         return []
     day, start = learner_day_start(learner, now)
-    batch = {uuid.UUID(pk) for ids in attempts_by_course.values() for pk in ids}
-    today, in_batch = Counter(), Counter()
-    for pk, atom_id in Attempt.objects.filter(
-        learner=learner, answered_at__gte=start, archived_in__isnull=True
-    ).values_list("pk", "atom_id"):
-        today[atom_id] += 1
-        in_batch[atom_id] += pk in batch
+    batch = {uuid.UUID(str(pk)) for ids in attempts_by_course.values() for pk in ids}
+    today, in_batch, exposures = _answered_today(learner, start, batch)
     if not any(in_batch.values()):
         return []  # the batch was answered on earlier days
-    exposures = dict(
-        LearnerAtomState.objects.filter(
-            learner=learner, atom_id__in=list(today), archived_in__isnull=True
-        ).values_list("atom_id", "reviews")
-    )
+    if per_day_by_course is None:
+        per_day_by_course = {
+            course.pk: learner_daily_limits(learner, course)
+            for course in Course.objects.filter(pk__in=list(attempts_by_course))
+        }
+    per_day_by_course = {str(pk): limits for pk, limits in per_day_by_course.items()}
     reached, events = [], []
-    for course in Course.objects.filter(pk__in=list(attempts_by_course)):
-        atoms = list(today)
-        rows = course_candidates(course.pk).rows_of(np.array([a.bytes for a in atoms], dtype="S16"))
+    atoms = list(today)
+    keys = np.array([a.bytes for a in atoms], dtype="S16")
+    for course_id in attempts_by_course:
+        if (limits := per_day_by_course.get(str(course_id))) is None:
+            continue  # a course gone meanwhile
+        course_id = uuid.UUID(str(course_id))  # as next items keys the candidates
+        rows = course_candidates(course_id).rows_of(keys)
         after, fresh = Counter(), Counter()
         for atom_id, row in zip(atoms, rows, strict=True):
             if row < 0:  # another course's atom
@@ -61,15 +64,15 @@ def daily_limits_reached(*, learner_id, attempts_by_course: dict, now: datetime)
             limit = "new" if exposures.get(atom_id, 0) <= today[atom_id] else "reviews"
             after[limit] += 1
             fresh[limit] += in_batch[atom_id] == today[atom_id]
-        per_day = dict(zip(("new", "reviews"), learner_daily_limits(learner, course), strict=True))
+        per_day = dict(zip(("new", "reviews"), limits, strict=True))
         for limit in ("new", "reviews"):
             if after[limit] - fresh[limit] < per_day[limit] <= after[limit]:
-                reached.append(f"{course.pk}:{limit}")
+                reached.append(f"{course_id}:{limit}")
                 events.append(
                     event_input(
                         EventKind.DAILY_LIMIT_REACHED,
                         learner=learner,
-                        course=course,
+                        course=course_id,
                         limit=limit,
                         per_day=per_day[limit],
                         day=day,
@@ -77,3 +80,33 @@ def daily_limits_reached(*, learner_id, attempts_by_course: dict, now: datetime)
                 )
     events_record(events)
     return reached
+
+
+def _answered_today(learner, start: datetime, batch: set) -> tuple[Counter, Counter, dict]:
+    """Per atom the learner answered since ``start``: answers since then, how many of them
+    are in ``batch``, and the atom's answers in all (its state's reviews): one statement."""
+    from apps.learning.models import Attempt
+    from apps.scheduler.models import LearnerAtomState
+
+    reviews = LearnerAtomState.objects.filter(
+        learner_id=learner.pk, atom_id=OuterRef("atom_id"), archived_in__isnull=True
+    ).values("reviews")[:1]
+    rows = (
+        Attempt.objects.filter(
+            learner_id=learner.pk, answered_at__gte=start, archived_in__isnull=True
+        )
+        .values("atom_id")
+        .annotate(
+            answers=Count("pk"),
+            in_batch=Count("pk", filter=Q(pk__in=batch)),
+            exposures=Subquery(reviews),
+        )
+        .order_by()
+        .values_list("atom_id", "answers", "in_batch", "exposures")
+    )
+    today, in_batch, exposures = Counter(), Counter(), {}
+    for atom_id, answers, batch_answers, reviews_in_all in rows:
+        today[atom_id], in_batch[atom_id] = answers, batch_answers
+        if reviews_in_all is not None:
+            exposures[atom_id] = reviews_in_all
+    return today, in_batch, exposures

@@ -87,12 +87,13 @@ def _insert(rows: list[AnalyticsEvent]) -> None:
 
 
 def attempts_recorded(
-    *, learner, attempts: list, concepts_of: dict, course_of: dict, now, limits_may_change=True
+    *, learner, attempts: list, concepts_of: dict, course_of: dict, now, daily_limits=None
 ) -> None:
     """The attempt service's one call per stored batch: an ``attempt_recorded`` event per
     attempt (one INSERT after the commit) and, after the commit too, the check for a daily
     limit this batch used up (``limits.py``), in this process: a Celery task per answer cost
-    the machine more than the check itself. ``limits_may_change`` False (the caller knows the
+    the machine more than the check itself. ``daily_limits``: course id → the learner's (new,
+    reviews) per day, which the caller read with its policies; None (the caller knows the
     batch cannot use a limit up: learning's ``_limits_may_change``) skips the check.
     ``concepts_of``: atom id → its live concept ids; ``course_of``: concept id text → course
     id (the grading context's maps). Precondition: inside the transaction that stores
@@ -123,13 +124,17 @@ def attempts_recorded(
     for attempt in attempts:
         if (course_id := course_by_atom[attempt.atom_id]) is not None:
             by_course.setdefault(str(course_id), []).append(str(attempt.pk))
-    if by_course and limits_may_change:
+    if by_course and daily_limits is not None:
         from .limits import daily_limits_reached
 
         # robust, like the events' INSERT: the answer is committed whatever happens here.
         transaction.on_commit(
             lambda: daily_limits_reached(
-                learner_id=learner.pk, attempts_by_course=by_course, now=now
+                learner_id=learner.pk,
+                attempts_by_course=by_course,
+                now=now,
+                learner=learner,
+                per_day_by_course=daily_limits,
             ),
             robust=True,
         )

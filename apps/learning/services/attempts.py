@@ -223,7 +223,7 @@ class _SchedulingContext:
     concepts_of: dict  # atom id → its live concept ids
     course_of: dict  # concept id text → its course id
     thresholds: dict  # concept id text → its course's mastery threshold (rewards)
-    smallest_daily_limit: int | None = None  # of these courses' limits, the learner's own first
+    daily_limits: dict = field(default_factory=dict)  # course id → the learner's (new, reviews)
     placement_sessions: frozenset = frozenset()  # their wrong answers record no mistakes
 
 
@@ -237,14 +237,14 @@ def _scheduling_context(links: dict, learner) -> _SchedulingContext:
         Course.objects.filter(pk__in=course_ids), learner_id=learner.pk, now=timezone.now()
     )
     of_course, threshold_of = {}, {}  # the mastery thresholds ride along, for rewards
-    daily_limits = []  # and the daily limits, for the limits check's bound
+    daily_limits = {}  # and the daily limits, for the limits check (and its bound)
     for (
         course_id, algorithm, retention, max_days, threshold, new_per_day, reviews_per_day, *arm
     ) in courses.values_list(
         "pk", "default_algorithm", "desired_retention", "maximum_interval_days",
         "mastery_threshold", "new_per_day", "reviews_per_day", *ARM_FIELDS,
     ):  # fmt: skip
-        daily_limits += daily_limits_of(learner, new_per_day, reviews_per_day)
+        daily_limits[course_id] = daily_limits_of(learner, new_per_day, reviews_per_day)
         if (assigned := arm_from_row(*arm)) is not None:  # experiments: the arm's policy
             algorithm, retention, max_days = assigned.applied(algorithm, retention, max_days)
         of_course[course_id] = course_scheduling_policy(
@@ -262,9 +262,7 @@ def _scheduling_context(links: dict, learner) -> _SchedulingContext:
         concepts_of[atom_id] = [concept_id for concept_id, _ in atom_links]
         course_of |= {str(concept_id): course_id for concept_id, course_id in atom_links}
     thresholds = {concept: threshold_of[course] for concept, course in course_of.items()}
-    return _SchedulingContext(
-        policies, concepts_of, course_of, thresholds, min(daily_limits, default=None)
-    )
+    return _SchedulingContext(policies, concepts_of, course_of, thresholds, daily_limits)
 
 
 def _limits_may_change(learner, attempts, day_start, answered_today, added, context, now):
@@ -278,7 +276,7 @@ def _limits_may_change(learner, attempts, day_start, answered_today, added, cont
         return False
     today = now.astimezone(ZoneInfo(learner.timezone)).date()
     answers_today = added.attempts_on.get(today) if day_start.date() == today else None
-    smallest = context.smallest_daily_limit
+    smallest = min((n for limits in context.daily_limits.values() for n in limits), default=None)
     return answers_today is None or smallest is None or answers_today >= smallest
 
 
@@ -424,7 +422,7 @@ def _store_locked(learner, rows, atoms, now, outcomes, context) -> list[Attempt]
     )
     attempts_recorded(learner=learner, attempts=new_attempts, concepts_of=context.concepts_of,
                       course_of=context.course_of, now=now,
-                      limits_may_change=limits_may_change)  # fmt: skip
+                      daily_limits=context.daily_limits if limits_may_change else None)  # fmt: skip
     # Streak and mastery bonuses, once each (rewards.py: their unique keys); the learner's
     # write lock (PostgreSQL) already orders this after any other batch of theirs.
     rewards = rewards_grant(
