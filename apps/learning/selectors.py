@@ -432,7 +432,7 @@ def learner_due_forecast(learner, course: Course, *, days: int, now: datetime | 
     now = now or timezone.now()
     hour = settings.SCHEDULER_DAY_START_HOUR
     today = local_day(now, learner.timezone, hour)
-    keys, due, _reviews = learner_state_arrays(learner.pk)
+    keys, due, *_ = learner_state_arrays(learner.pk)
     in_course = course_candidates(course.pk).rows_of(keys) >= 0
     due = due[in_course & ~np.isnan(due)]
     counts = due_per_day(

@@ -12,9 +12,11 @@ between equal scores follow the order of the last rebuild.
 
 import time
 import uuid
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from dataclasses import dataclass
+from datetime import datetime
 from functools import cached_property
+from typing import NamedTuple
 
 import numpy as np
 from django.db import connections, router
@@ -181,42 +183,87 @@ def uuid_bytes(text: str) -> bytes:
     return bytes.fromhex(text.replace("-", ""))
 
 
-# The learner's live atom states packed into three byte strings (UUIDs, due epochs, review
-# counts), each decoded by numpy in one step: 10k rows of Python tuples cost more than the
-# query. The aggregates read the same rows in the same order, so the arrays line up.
+class LearnerStates(NamedTuple):
+    """The learner's live atom states as arrays that line up: UUID bytes (S16), due time as
+    epoch seconds (NaN: none), times reviewed, and, when asked for, answers since a moment
+    (their day's start: daily limits) or None."""
+
+    keys: np.ndarray
+    due: np.ndarray
+    reviews: np.ndarray
+    answers_since: np.ndarray | None = None
+
+
+# The learner's live atom states packed into byte strings (UUIDs, due epochs, review counts,
+# and each atom's answers since a moment), each decoded by numpy in one step: 10k rows of
+# Python tuples cost more than the query. The aggregates read the same rows in the same
+# order, so the arrays line up. The answers since the day's start ride on the same read
+# (a range of the (learner, answered_at) index, grouped per atom) when daily limits need them.
 _PACKED_STATES_SQL = """
-SELECT string_agg(uuid_send(atom_id), ''::bytea),
-       string_agg(float8send(coalesce(date_part('epoch', due_at), 'NaN'::float8)), ''::bytea),
-       string_agg(int4send(reviews), ''::bytea)
-FROM scheduler_learneratomstate
-WHERE learner_id = %s AND archived_in_id IS NULL
+SELECT string_agg(uuid_send(s.atom_id), ''::bytea),
+       string_agg(float8send(coalesce(date_part('epoch', s.due_at), 'NaN'::float8)), ''::bytea),
+       string_agg(int4send(s.reviews), ''::bytea),
+       string_agg(int4send(coalesce(a.answers, 0)), ''::bytea)
+FROM scheduler_learneratomstate s
+LEFT JOIN (
+    SELECT atom_id, count(*)::int4 AS answers FROM learning_attempt
+    WHERE learner_id = %(learner)s AND answered_at >= %(since)s::timestamptz
+      AND archived_in_id IS NULL AND %(since)s::timestamptz IS NOT NULL
+    GROUP BY atom_id
+) a ON a.atom_id = s.atom_id
+WHERE s.learner_id = %(learner)s AND s.archived_in_id IS NULL
 """
 
 
-def learner_state_arrays(learner_id) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(UUID bytes S16, due time as epoch seconds or NaN, times reviewed) of every live atom
-    state of the learner, in one query. Every course's, not only the one asked about: matching
+def learner_state_arrays(learner_id, answers_since: datetime | None = None) -> LearnerStates:
+    """Every live atom state of the learner, in one query (and with ``answers_since``, each
+    atom's answers from then on). Every course's, not only the one asked about: matching
     them to the candidates here is cheaper than joining the course's atom links in the
     database, as long as a learner's states are mostly in the course they study."""
     db = router.db_for_read(LearnerAtomState)
     if connections[db].vendor == "postgresql":
         with connections[db].cursor() as cursor:
-            cursor.execute(_PACKED_STATES_SQL, [learner_id])
-            keys, due, reviews = cursor.fetchone()
+            cursor.execute(_PACKED_STATES_SQL, {"learner": learner_id, "since": answers_since})
+            keys, due, reviews, answers = cursor.fetchone()
         if keys is None:  # no states
-            return np.empty(0, dtype="S16"), np.empty(0), np.empty(0)
-        return (
+            empty = np.empty(0)
+            return LearnerStates(np.empty(0, dtype="S16"), empty, empty,
+                                 empty if answers_since else None)  # fmt: skip
+        return LearnerStates(
             np.frombuffer(keys, dtype="S16"),
             np.frombuffer(due, dtype=">f8").astype(float),
             np.frombuffer(reviews, dtype=">i4").astype(float),
+            np.frombuffer(answers, dtype=">i4").astype(float) if answers_since else None,
         )
     rows = driver_rows(
         LearnerAtomState.objects.filter(learner_id=learner_id, archived_in__isnull=True)
         .order_by()
         .values_list(Cast("atom_id", TextField()), EpochSeconds("due_at"), "reviews")
     )
+    answers = None
+    if answers_since is not None:
+        answers = _answers_since(learner_id, answers_since)
     if not rows:
-        return np.empty(0, dtype="S16"), np.empty(0), np.empty(0)
+        empty = np.empty(0)
+        return LearnerStates(np.empty(0, dtype="S16"), empty, empty,
+                             empty if answers is not None else None)  # fmt: skip
     atom_ids, due, reviews = zip(*rows, strict=True)
     keys = np.array([uuid_bytes(atom_id) for atom_id in atom_ids], dtype="S16")
-    return keys, np.array(due, dtype=float), np.array(reviews, dtype=float)
+    if answers is not None:
+        answers = np.array([answers.get(key, 0) for key in keys.tolist()], dtype=float)
+    return LearnerStates(keys, np.array(due, dtype=float), np.array(reviews, dtype=float), answers)
+
+
+def _answers_since(learner_id, since: datetime) -> Counter:
+    """{UUID bytes: answers since ``since``} of the learner's live attempts (the embedded
+    database's form of the packed read's join)."""
+    from apps.learning.models import Attempt
+
+    return Counter(
+        atom_id.bytes
+        for atom_id in Attempt.objects.filter(
+            learner_id=learner_id, answered_at__gte=since, archived_in__isnull=True
+        )
+        .order_by()
+        .values_list("atom_id", flat=True)
+    )

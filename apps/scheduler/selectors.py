@@ -14,7 +14,7 @@ atoms of the learner's open mistakes.
 """
 
 import uuid
-from collections import Counter, defaultdict
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
@@ -25,7 +25,7 @@ from django.utils import timezone
 
 from apps.curriculum.models import ConceptPrerequisite, Course
 from apps.experiments.policy import ArmPolicy, learner_arm
-from apps.learning.models import Attempt, Mistake, SessionKind, StudySession
+from apps.learning.models import Mistake, SessionKind, StudySession
 
 from .algorithms.calendar_days import local_day
 from .algorithms.irt import p_correct
@@ -158,9 +158,12 @@ def _choose(learner, course, limit, session_id, exclude_concepts, now, *, daily)
         rows, codes = rows[~leave_out], codes[~leave_out]
     if not len(rows) and daily is None:
         return [], None, kind, None
-    due, exposures = _learner_atom_states(learner, candidates)
+    day, day_start = learner_day_start(learner, now)
+    due, exposures, answered_today = _learner_atom_states(
+        learner, candidates, answers_since=day_start if daily else None
+    )
     # counted over every candidate, before any is left out: a limit is the whole course's
-    limits = daily and _daily_limits(learner, course, candidates, exposures, now)
+    limits = daily and _daily_limits(learner, course, day, exposures, answered_today)
     if not len(rows):
         return [], limits, kind, None
     arm = learner_arm(learner_id=learner.pk, course_id=course.pk, now=now)
@@ -220,30 +223,16 @@ def _choose(learner, course, limit, session_id, exclude_concepts, now, *, daily)
     return items, limits, kind, arm
 
 
-def _daily_limits(learner, course, candidates, exposures, now) -> DailyLimits:
-    """What the learner did today in the course, from one narrow read of the atoms they
-    answered since their day started (an index range on (learner, answered_at), one partition
-    on PostgreSQL). An atom answered today is new today when every answer it has is today's:
-    its state counts each answer (``reviews``, the ``exposures`` here), so no earlier history
-    is read."""
+def _daily_limits(learner, course, day, exposures, answered_today) -> DailyLimits:
+    """What the learner did today in the course, from each candidate's answers since their
+    day started (read with their states: an index range on (learner, answered_at), one
+    partition on PostgreSQL). An atom answered today is new today when every answer it has is
+    today's: its state counts each answer (``reviews``, the ``exposures`` here), so no
+    earlier history is read."""
     new_per_day, reviews_per_day = learner_daily_limits(learner, course)
-    day, start = learner_day_start(learner, now)
-    today = Counter(
-        Attempt.objects.filter(learner=learner, answered_at__gte=start, archived_in__isnull=True)
-        .order_by()
-        .values_list("atom_id", flat=True)
-    )
-    new_done = reviews_done = 0
-    if today:
-        atoms = list(today)
-        rows = candidates.rows_of(np.array([a.bytes for a in atoms], dtype="S16"))
-        for atom_id, row in zip(atoms, rows, strict=True):
-            if row < 0:  # another course's atom
-                continue
-            if exposures[row] <= today[atom_id]:
-                new_done += 1
-            else:
-                reviews_done += 1
+    answered = answered_today > 0
+    new_done = int(np.count_nonzero(answered & (exposures <= answered_today)))
+    reviews_done = int(np.count_nonzero(answered)) - new_done
     return DailyLimits(day, new_per_day, reviews_per_day, new_done, reviews_done)
 
 
@@ -290,17 +279,21 @@ def _left_out(candidates: CourseCandidates, learner, session_id, exclude_concept
     return leave_out, kind
 
 
-def _learner_atom_states(learner, candidates: CourseCandidates):
-    """(due time as epoch seconds, NaN if never seen; times reviewed) of each candidate, from
-    one narrow read of the learner's live atom states."""
-    keys, due_epoch, reviews = learner_state_arrays(learner.pk)
+def _learner_atom_states(learner, candidates: CourseCandidates, answers_since=None):
+    """(due time as epoch seconds, NaN if never seen; times reviewed; answers since
+    ``answers_since``, zeros without it) of each candidate, from one narrow read of the
+    learner's live atom states."""
+    states = learner_state_arrays(learner.pk, answers_since)
     due = np.full(len(candidates.atom_ids), np.nan)
     exposures = np.zeros(len(candidates.atom_ids))
-    rows = candidates.rows_of(keys)
+    answered = np.zeros(len(candidates.atom_ids))
+    rows = candidates.rows_of(states.keys)
     known = rows >= 0  # states of atoms that are not candidates here are left aside
-    due[rows[known]] = due_epoch[known]
-    exposures[rows[known]] = reviews[known]
-    return due, exposures
+    due[rows[known]] = states.due[known]
+    exposures[rows[known]] = states.reviews[known]
+    if states.answers_since is not None:
+        answered[rows[known]] = states.answers_since[known]
+    return due, exposures, answered
 
 
 def _course_prerequisites(course: Course) -> dict:

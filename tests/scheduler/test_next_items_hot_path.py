@@ -21,10 +21,11 @@ from apps.core.cache_versions import cache_version, cache_version_bump
 from apps.curriculum.services import concept_prerequisites_set
 from apps.scheduler import candidates as hot
 from apps.scheduler.models import LearnerAtomState, LearnerConceptState
-from apps.scheduler.selectors import next_items
+from apps.scheduler.selectors import next_items, next_items_today
 from tests.accounts.factories import UserFactory
 from tests.content.factories import make_atom
 from tests.curriculum.factories import ConceptFactory, CourseFactory
+from tests.learning.factories import AttemptFactory
 from tests.learning.helpers import ATTEMPTS_URL, SESSIONS_URL, attempt_payload, superuser
 
 from .next_items_reference import next_items_reference
@@ -248,6 +249,32 @@ def test_a_warm_call_runs_the_same_few_queries_whatever_the_atoms(learner, n_ato
     assert len(items) == min(10, n_atoms)
     assert len(warm) == NEXT_ITEMS_WARM_QUERIES, [q["sql"] for q in warm]
     assert len(cold) == NEXT_ITEMS_WARM_QUERIES + 2
+
+
+def test_the_daily_limits_ride_on_the_states_read(learner):
+    # Given a course in which the learner answered two atoms today, one of them met before
+    course = CourseFactory(new_per_day=5, reviews_per_day=5)
+    concept = ConceptFactory(course=course)
+    atoms = [make_atom("true_false", concept=concept) for _ in range(4)]
+    now = timezone.now()
+    for atom, reviews in ((atoms[0], 1), (atoms[1], 3)):
+        for minutes in range(2 if reviews == 3 else 1):  # today's answers
+            AttemptFactory(learner=learner, atom=atom, answered_at=now - timedelta(minutes=minutes))
+        LearnerAtomState.objects.create(
+            learner=learner, atom=atom, state={}, due_at=now, last_reviewed_at=now, reviews=reviews
+        )
+    next_items(learner=learner, course=course)  # the candidates hot
+
+    with CaptureQueriesContext(connection) as plain:
+        next_items(learner=learner, course=course)
+    with CaptureQueriesContext(connection) as within_limits:
+        limits = next_items_today(learner=learner, course=course, now=now).limits
+
+    # Then one atom counts as new today and one as a review
+    assert (limits.new_done, limits.reviews_done) == (1, 1)
+    # and on PostgreSQL today's answers come with the learner's states: no statement more
+    extra = 0 if connection.vendor == "postgresql" else 1
+    assert len(within_limits) == len(plain) + extra, [q["sql"] for q in within_limits]
 
 
 def test_atoms_are_matched_by_their_whole_uuid_even_when_the_first_halves_collide():
