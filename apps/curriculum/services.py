@@ -3,10 +3,12 @@ from collections.abc import Iterable
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from apps.core.cache_versions import cache_version_bump
 from apps.core.services import audit_record
 
 from .graph import find_cycle
 from .models import Concept, ConceptPrerequisite
+from .structure import VERSION as GRAPH_VERSION
 
 
 class PrerequisiteCycleError(ValidationError):
@@ -79,6 +81,8 @@ def concept_prerequisites_set(
             ConceptPrerequisite(concept=concept, prerequisite_id=pk) for pk in added
         )
         if added or removed:
+            # bulk_create sends no post_save: the kept concept graphs must still go
+            cache_version_bump(GRAPH_VERSION)
             audit_record(actor=by, source=source, action="prerequisites_set", target=concept,
                          details={"added": sorted(map(str, added)),
                                   "removed": sorted(map(str, removed))})  # fmt: skip

@@ -16,11 +16,8 @@ from django.db.models import (
     Count,
     DateField,
     F,
-    FloatField,
     Min,
-    OuterRef,
     Q,
-    Subquery,
     Sum,
     UUIDField,
     Value,
@@ -29,7 +26,8 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from apps.content.models import LearningAtom
-from apps.curriculum.models import Concept, ConceptPrerequisite, Course
+from apps.curriculum.models import Course
+from apps.curriculum.structure import course_graph
 from apps.scheduler.algorithms.calendar_days import local_day
 from apps.scheduler.bkt_fitting import bkt_priors_for_course
 from apps.scheduler.candidates import course_candidates, learner_state_arrays
@@ -342,50 +340,28 @@ def learner_concept_mastery(learner) -> list[dict]:
     state of theirs (they practised there, or a placement seeded it); a learner with none has
     no concepts to report. A concept without a state yet (``assessed`` false) has the P(known)
     the scheduler starts it at, its fitted prior, as next items assumes when it gates new
-    material. One query (the concepts with the learner's P(known), and the prerequisite links,
-    as one UNION), plus a cache read of each course's priors."""
-    states = LearnerConceptState.objects.filter(learner=learner, archived_in__isnull=True)
-    courses = states.order_by().values("concept__course_id")
-    own_p_known = states.filter(concept=OuterRef("pk")).order_by().values("p_known")[:1]
-    concepts = (
-        Concept.objects.filter(course__in=courses, course__is_published=True)
-        .annotate(
-            p_known=Subquery(own_p_known, output_field=FloatField()),
-            prerequisite=Value(None, output_field=UUIDField()),
-        )
-        .values_list(
-            "pk", "course_id", "course__mastery_threshold", "text", "p_known", "prerequisite"
+    material. One query (the learner's concept states, with their course), plus per course a
+    cache read of its concept graph (apps/curriculum/structure.py) and one of its priors."""
+    thresholds: dict = {}
+    own_p_known: dict = {}
+    for concept_id, course_id, threshold, p_known in (
+        LearnerConceptState.objects.filter(
+            learner=learner, archived_in__isnull=True, concept__course__is_published=True
         )
         .order_by()
-    )
-    links = (
-        ConceptPrerequisite.objects.filter(
-            concept__course__in=courses, concept__course__is_published=True
-        )
-        .annotate(
-            no_threshold=Value(None, output_field=FloatField()),
-            no_text=Value("", output_field=CharField()),
-            no_p_known=Value(None, output_field=FloatField()),
-        )
         .values_list(
-            "concept_id",
-            "concept__course_id",
-            "no_threshold",
-            "no_text",
-            "no_p_known",
-            "prerequisite_id",
+            "concept_id", "concept__course_id", "concept__course__mastery_threshold", "p_known"
         )
-        .order_by()
-    )
+    ):
+        thresholds[course_id] = threshold
+        own_p_known[concept_id] = p_known
     nodes: dict = {}
     prerequisites: dict = defaultdict(list)
-    for concept_id, course_id, threshold, text, p_known, prerequisite in concepts.union(
-        links, all=True
-    ):
-        if prerequisite is not None:
-            prerequisites[concept_id].append(prerequisite)
-        else:
-            nodes[concept_id] = (course_id, threshold, text, p_known)
+    for course_id, threshold in thresholds.items():
+        graph = course_graph(course_id)
+        prerequisites.update(graph.prerequisites)
+        for concept_id, text in graph.texts.items():
+            nodes[concept_id] = (course_id, threshold, text, own_p_known.get(concept_id))
 
     # One cache read per course (not per concept: with Redis each is a round trip).
     courses_seen = {course_id for course_id, *_ in nodes.values()}

@@ -14,7 +14,6 @@ atoms of the learner's open mistakes.
 """
 
 import uuid
-from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
@@ -23,7 +22,8 @@ import numpy as np
 from django.conf import settings
 from django.utils import timezone
 
-from apps.curriculum.models import ConceptPrerequisite, Course
+from apps.curriculum.models import Course
+from apps.curriculum.structure import course_graph
 from apps.experiments.policy import ArmPolicy, learner_arm
 from apps.learning.models import Mistake, SessionKind, StudySession
 
@@ -297,16 +297,9 @@ def _learner_atom_states(learner, candidates: CourseCandidates, answers_since=No
 
 
 def _course_prerequisites(course: Course) -> dict:
-    """{concept id: [its prerequisites' ids]} for the course's concepts that have any, in one
-    read (unordered: the models' default ordering would join both concepts and the course)."""
-    prerequisites: dict = defaultdict(list)
-    for concept_id, prerequisite_id in (
-        ConceptPrerequisite.objects.filter(concept__course=course)
-        .order_by()
-        .values_list("concept_id", "prerequisite_id")
-    ):
-        prerequisites[concept_id].append(prerequisite_id)
-    return dict(prerequisites)
+    """{concept id: [its prerequisites' ids]} for the course's concepts that have any (the
+    course's concept graph, kept per process: apps/curriculum/structure.py)."""
+    return course_graph(course.pk).prerequisites
 
 
 def _blocked_concepts(prerequisites: dict, knowledge: dict, threshold: float) -> set:

@@ -187,7 +187,8 @@ def _chain_known_by(learner, length: int) -> None:
 
 
 def _mastery_sql(queries) -> list[str]:
-    """The statements that read the mastery: the concepts UNION, the course's priors."""
+    """The statements that read the mastery: the learner's concept states, the course's
+    concept graph (two, when not kept yet), the course's priors."""
     return [
         q["sql"]
         for q in queries.captured_queries
@@ -203,7 +204,7 @@ def test_mastery_reads_take_a_fixed_number_of_queries(learner_client):
         learner_client.force_authenticate(learner)
         _chain_known_by(learner, length)
         learner_client.get(PROGRESS_URL)  # the first read of all sets the sync flags up
-        cache.clear()  # the course's BKT priors are not cached yet
+        cache.clear()  # the course's BKT priors and concept graph are not kept yet
 
         # When the progress and statistics are read
         with CaptureQueriesContext(connection) as progress:
@@ -211,10 +212,11 @@ def test_mastery_reads_take_a_fixed_number_of_queries(learner_client):
         with CaptureQueriesContext(connection) as statistics:
             learner_client.get(STATISTICS_URL)
 
-        # Then the mastery is one UNION ALL and one read of the priors (then cached)
+        # Then the mastery is one read of the learner's states, and of the course's graph and
+        # priors the first time only (then kept)
         assert len(rows) == length
         assert [row["status"] for row in rows].count("locked") == length - 1
-        assert len(_mastery_sql(progress)) == 2
+        assert len(_mastery_sql(progress)) == 1 + 2 + 1
         assert len(_mastery_sql(statistics)) == 1
         counts.append((len(progress), len(statistics)))
     # and the counts do not grow with the concepts

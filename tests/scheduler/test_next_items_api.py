@@ -539,12 +539,12 @@ def test_anonymous_callers_get_a_401(api_client):
 # --- performance -----------------------------------------------------------------------------
 
 # The course, the session's kind and answers (one read), the learner's atom states (packed,
-# with each atom's answers today for the daily limits on PostgreSQL; a read more on SQLite), their
-# experiment arm in the course (issue 21: one indexed read), the learner's concept states,
-# the course's prerequisite graph; plus the migration flags when their one-second cache has
-# just expired. The course's candidates are hot (read once per process and
-# version: tests/scheduler/test_next_items_hot_path.py) and so are the chosen atoms' renderings
-# (by revision: test_next_items_renderings.py), so the first call reads them too.
+# with each atom's answers today for the daily limits on PostgreSQL; a read more on SQLite),
+# their experiment arm in the course (issue 21: one indexed read), the learner's concept
+# states; plus the migration flags when their cache has just expired. The course's
+# candidates and prerequisite graph are hot (read once per process and version:
+# tests/scheduler/test_next_items_hot_path.py) and so are the chosen atoms' renderings (by
+# revision: test_next_items_renderings.py), so the first call reads them too.
 NEXT_ITEMS_MAX_QUERIES = 8  # 7 on PostgreSQL
 
 

@@ -1,0 +1,71 @@
+"""Each course's concept graph, kept per process: its concepts' texts and the prerequisite
+links between them. Next items and progress read it on every call, and it changes only when
+staff edit the curriculum, so a call pays one cache read instead of a join.
+
+Never stale: the copy is keyed by the ``curriculum.structure`` cache version, which every save
+or delete of a concept or prerequisite link bumps (model signals, whichever door made the
+change: admin, API, services, cascades) and which ``concept_prerequisites_set`` bumps for its
+bulk writes. Writes that bypass both (the legacy backfill's bulk inserts) are picked up within
+``MAX_AGE_S``.
+"""
+
+import time
+from collections import OrderedDict, defaultdict
+from dataclasses import dataclass
+
+from django.db.models.signals import post_delete, post_save
+
+from apps.core.cache_versions import cache_version, cache_version_bump
+
+from .models import Concept, ConceptPrerequisite
+
+VERSION = "curriculum.structure"
+MAX_AGE_S = 60.0
+MAX_COURSES = 64  # per process; the least recently used course goes first
+
+_hot: OrderedDict = OrderedDict()  # course id → (version, built at, CourseGraph)
+
+
+@dataclass(frozen=True)
+class CourseGraph:
+    texts: dict  # concept id → its text, for every concept of the course
+    prerequisites: dict  # concept id → [its prerequisites' ids], for those that have any
+
+
+def course_graph(course_id) -> CourseGraph:
+    """The course's concept graph: this process's copy when its version is current (one
+    cache read), else two narrow queries."""
+    version = cache_version(VERSION)  # read before the queries: a bump during them wins
+    kept = _hot.get(course_id)
+    if kept is not None and kept[0] == version and time.monotonic() - kept[1] < MAX_AGE_S:
+        _hot.move_to_end(course_id)
+        return kept[2]
+    graph = course_graph_build(course_id)
+    _hot[course_id] = (version, time.monotonic(), graph)
+    _hot.move_to_end(course_id)
+    while len(_hot) > MAX_COURSES:
+        _hot.popitem(last=False)
+    return graph
+
+
+def course_graph_build(course_id) -> CourseGraph:
+    prerequisites: dict = defaultdict(list)
+    for concept_id, prerequisite_id in (
+        ConceptPrerequisite.objects.filter(concept__course_id=course_id)
+        .order_by()  # the default ordering would join both concepts and the course
+        .values_list("concept_id", "prerequisite_id")
+    ):
+        prerequisites[concept_id].append(prerequisite_id)
+    texts = dict(Concept.objects.filter(course_id=course_id).order_by().values_list("pk", "text"))
+    return CourseGraph(texts=texts, prerequisites=dict(prerequisites))
+
+
+def curriculum_structure_changed(**_kwargs) -> None:
+    cache_version_bump(VERSION)
+
+
+for _model in (Concept, ConceptPrerequisite):
+    post_save.connect(curriculum_structure_changed, sender=_model, dispatch_uid=f"graph-{_model}")
+    post_delete.connect(
+        curriculum_structure_changed, sender=_model, dispatch_uid=f"graph-del-{_model}"
+    )
