@@ -199,7 +199,9 @@ def test_the_limits_check_runs_only_when_the_batch_could_use_a_limit_up(
                 callback()
         sql = [q["sql"] for q in queries.captured_queries]
         # the service hands the check the learner and the course's limits: no reads of them
-        assert not [s for s in sql if 'FROM "accounts_user"' in s or 'FROM "curriculum_course"' in s]
+        assert not [
+            s for s in sql if 'FROM "accounts_user"' in s or 'FROM "curriculum_course"' in s
+        ]
         return sum('FROM "learning_attempt"' in s for s in sql)
 
     # the day's first answer: fewer answers today than the smallest limit, no check
