@@ -1,11 +1,12 @@
-"""Each course's concept graph, kept per process: its concepts' texts and the prerequisite
-links between them. Next items and progress read it on every call, and it changes only when
-staff edit the curriculum, so a call pays one cache read instead of a join.
+"""Each course's row and concept graph, kept per process: its settings, its concepts' texts
+and the prerequisite links between them. Next items, answers and progress read them on every
+call, and they change only when staff edit the curriculum, so a call pays one cache read
+instead of queries.
 
 Never stale: the copy is keyed by the ``curriculum.structure`` cache version, which every save
-or delete of a concept or prerequisite link bumps (model signals, whichever door made the
-change: admin, API, services, cascades) and which ``concept_prerequisites_set`` bumps for its
-bulk writes. Writes that bypass both (the legacy backfill's bulk inserts) are picked up within
+or delete of a course, concept or prerequisite link bumps (model signals, whichever door made
+the change: admin, API, services, cascades) and which ``concept_prerequisites_set`` bumps for
+its bulk writes. Writes that bypass both (the legacy backfill's bulk inserts) are picked up within
 ``MAX_AGE_S``.
 """
 
@@ -17,7 +18,7 @@ from django.db.models.signals import post_delete, post_save
 
 from apps.core.cache_versions import cache_version, cache_version_bump
 
-from .models import Concept, ConceptPrerequisite
+from .models import Concept, ConceptPrerequisite, Course
 
 VERSION = "curriculum.structure"
 MAX_AGE_S = 60.0
@@ -28,13 +29,14 @@ _hot: OrderedDict = OrderedDict()  # course id → (version, built at, CourseGra
 
 @dataclass(frozen=True)
 class CourseGraph:
+    course: Course | None  # None: no such course. Shared by the process's requests: read only
     texts: dict  # concept id → its text, for every concept of the course
     prerequisites: dict  # concept id → [its prerequisites' ids], for those that have any
 
 
 def course_graph(course_id) -> CourseGraph:
-    """The course's concept graph: this process's copy when its version is current (one
-    cache read), else two narrow queries."""
+    """The course's row and concept graph: this process's copy when its version is current
+    (one cache read), else three narrow queries."""
     version = cache_version(VERSION)  # read before the queries: a bump during them wins
     kept = _hot.get(course_id)
     if kept is not None and kept[0] == version and time.monotonic() - kept[1] < MAX_AGE_S:
@@ -57,14 +59,15 @@ def course_graph_build(course_id) -> CourseGraph:
     ):
         prerequisites[concept_id].append(prerequisite_id)
     texts = dict(Concept.objects.filter(course_id=course_id).order_by().values_list("pk", "text"))
-    return CourseGraph(texts=texts, prerequisites=dict(prerequisites))
+    course = Course.objects.filter(pk=course_id).first()
+    return CourseGraph(course=course, texts=texts, prerequisites=dict(prerequisites))
 
 
 def curriculum_structure_changed(**_kwargs) -> None:
     cache_version_bump(VERSION)
 
 
-for _model in (Concept, ConceptPrerequisite):
+for _model in (Course, Concept, ConceptPrerequisite):
     post_save.connect(curriculum_structure_changed, sender=_model, dispatch_uid=f"graph-{_model}")
     post_delete.connect(
         curriculum_structure_changed, sender=_model, dispatch_uid=f"graph-del-{_model}"

@@ -1,6 +1,7 @@
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema, extend_schema_serializer
 from rest_framework import serializers
+from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -8,7 +9,7 @@ from apps.content.api import LearnerAtomSerializer
 from apps.content.selectors import revisions_learner_views
 from apps.core.openapi import error_response
 from apps.core.sync_port import concepts_practised_elsewhere
-from apps.curriculum.models import Course
+from apps.curriculum.structure import course_graph
 from apps.learning.models import StudySession
 
 from .placement import placement_finish, placement_step
@@ -64,7 +65,9 @@ class NextItemsView(APIView):
         query = self.QuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         params = query.validated_data
-        course = get_object_or_404(Course, pk=params["course"], is_published=True)
+        course = course_graph(params["course"]).course  # kept per process, never stale
+        if course is None or not course.is_published:
+            raise NotFound("No such published course.")
         chosen = next_items_today(
             learner=request.user,
             course=course,

@@ -227,9 +227,9 @@ def test_the_version_changes_at_once_and_again_at_commit(django_capture_on_commi
 
 # Warm: the session's answers, the learner's atom states (packed), their experiment arm in the
 # course (one indexed read of their assignments), their concept states. Cold: plus the
-# course's candidates and its prerequisite graph (each once per process and version) and its
-# BKT priors (cached for five minutes). The chosen atoms' renderings are the endpoint's, kept
-# per process by revision (test_next_items_renderings.py).
+# course's candidates (one read) and its row and concept graph (three), each once per process
+# and version, and its BKT priors (cached for five minutes). The chosen atoms' renderings
+# are the endpoint's, kept per process by revision (test_next_items_renderings.py).
 NEXT_ITEMS_WARM_QUERIES = 4
 
 
@@ -248,7 +248,7 @@ def test_a_warm_call_runs_the_same_few_queries_whatever_the_atoms(learner, n_ato
 
     assert len(items) == min(10, n_atoms)
     assert len(warm) == NEXT_ITEMS_WARM_QUERIES, [q["sql"] for q in warm]
-    assert len(cold) == NEXT_ITEMS_WARM_QUERIES + 4
+    assert len(cold) == NEXT_ITEMS_WARM_QUERIES + 5
 
 
 def test_the_daily_limits_ride_on_the_states_read(learner):

@@ -26,7 +26,8 @@ from apps.core.signals import learner_figures_changed_on_commit
 from apps.core.storable import unstorable_text
 from apps.core.sync_port import rows_changed
 from apps.curriculum.models import Course
-from apps.experiments.policy import ARM_FIELDS, arm_from_row, courses_with_arm
+from apps.curriculum.structure import course_graph
+from apps.experiments.policy import ARM_FIELDS, arm_from_row, arm_may_apply, courses_with_arm
 from apps.scheduler.models import LearnerAtomState
 from apps.scheduler.selectors import daily_limits_of, learner_day_start
 from apps.scheduler.services import (
@@ -233,17 +234,11 @@ def _scheduling_context(links: dict, learner) -> _SchedulingContext:
     in place (one narrow query). A learner assigned to an experiment arm in a course is
     scheduled by the arm there while it runs: the arm rides on the same query."""
     course_ids = {course_id for atom_links in links.values() for _, course_id in atom_links}
-    courses = courses_with_arm(
-        Course.objects.filter(pk__in=course_ids), learner_id=learner.pk, now=timezone.now()
-    )
     of_course, threshold_of = {}, {}  # the mastery thresholds ride along, for rewards
     daily_limits = {}  # and the daily limits, for the limits check (and its bound)
     for (
         course_id, algorithm, retention, max_days, threshold, new_per_day, reviews_per_day, *arm
-    ) in courses.values_list(
-        "pk", "default_algorithm", "desired_retention", "maximum_interval_days",
-        "mastery_threshold", "new_per_day", "reviews_per_day", *ARM_FIELDS,
-    ):  # fmt: skip
+    ) in _course_rows(course_ids, learner):  # fmt: skip
         daily_limits[course_id] = daily_limits_of(learner, new_per_day, reviews_per_day)
         if (assigned := arm_from_row(*arm)) is not None:  # experiments: the arm's policy
             algorithm, retention, max_days = assigned.applied(algorithm, retention, max_days)
@@ -263,6 +258,29 @@ def _scheduling_context(links: dict, learner) -> _SchedulingContext:
         course_of |= {str(concept_id): course_id for concept_id, course_id in atom_links}
     thresholds = {concept: threshold_of[course] for concept, course in course_of.items()}
     return _SchedulingContext(policies, concepts_of, course_of, thresholds, daily_limits)
+
+
+_COURSE_FIELDS = (
+    "pk", "default_algorithm", "desired_retention", "maximum_interval_days",
+    "mastery_threshold", "new_per_day", "reviews_per_day",
+)  # fmt: skip
+
+
+def _course_rows(course_ids, learner) -> list[tuple]:
+    """Each course's ``_COURSE_FIELDS`` and the learner's arm there (``ARM_FIELDS``). While no
+    experiment can apply, from the courses kept per process (apps/curriculum/structure.py: no
+    statement); else one read, the arm folded in."""
+    now = timezone.now()
+    if not arm_may_apply(now):
+        kept = [course_graph(course_id).course for course_id in course_ids]
+        return [
+            (*(getattr(c, name) for name in _COURSE_FIELDS), *(None for _ in ARM_FIELDS))
+            for c in kept
+            if c is not None
+        ]
+    courses = courses_with_arm(Course.objects.filter(pk__in=course_ids), learner_id=learner.pk,
+                               now=now)  # fmt: skip
+    return list(courses.values_list(*_COURSE_FIELDS, *ARM_FIELDS))
 
 
 def _limits_may_change(learner, attempts, day_start, answered_today, added, context, now):
