@@ -6,8 +6,8 @@ instead of queries.
 Never stale: the copy is keyed by the ``curriculum.structure`` cache version, which every save
 or delete of a course, concept or prerequisite link bumps (model signals, whichever door made
 the change: admin, API, services, cascades) and which ``concept_prerequisites_set`` bumps for
-its bulk writes. Writes that bypass both (the legacy backfill's bulk inserts) are picked up within
-``MAX_AGE_S``.
+its bulk writes. Writes that bypass both (bulk inserts and ``QuerySet.update``) are picked up
+within ``MAX_AGE_S``.
 """
 
 import time
