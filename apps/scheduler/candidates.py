@@ -248,9 +248,10 @@ def learner_state_arrays(learner_id, answers_since: datetime | None = None) -> L
         return LearnerStates(np.empty(0, dtype="S16"), empty, empty,
                              empty if answers is not None else None)  # fmt: skip
     atom_ids, due, reviews = zip(*rows, strict=True)
-    keys = np.array([uuid_bytes(atom_id) for atom_id in atom_ids], dtype="S16")
-    if answers is not None:
-        answers = np.array([answers.get(key, 0) for key in keys.tolist()], dtype=float)
+    raw_keys = [uuid_bytes(atom_id) for atom_id in atom_ids]
+    keys = np.array(raw_keys, dtype="S16")
+    if answers is not None:  # by the raw bytes: numpy's S16 drops trailing zero bytes
+        answers = np.array([answers.get(key, 0) for key in raw_keys], dtype=float)
     return LearnerStates(keys, np.array(due, dtype=float), np.array(reviews, dtype=float), answers)
 
 

@@ -277,6 +277,24 @@ def test_the_daily_limits_ride_on_the_states_read(learner):
     assert len(within_limits) == len(plain) + extra, [q["sql"] for q in within_limits]
 
 
+def test_todays_answers_match_an_atom_whose_uuid_ends_in_a_zero_byte(learner, monkeypatch):
+    # numpy's S16 drops trailing zero bytes when turned back into Python bytes
+    ends_in_zero = uuid.UUID("12345678-1234-4234-9234-123456789a00")
+    monkeypatch.setattr(LearningAtom._meta.pk, "_get_default", lambda: ends_in_zero)
+    atom = make_atom("true_false", concept=ConceptFactory())
+    monkeypatch.undo()
+    now = timezone.now()
+    AttemptFactory(learner=learner, atom=atom, answered_at=now)
+    LearnerAtomState.objects.create(
+        learner=learner, atom=atom, state={}, due_at=now, last_reviewed_at=now, reviews=1
+    )
+
+    states = hot.learner_state_arrays(learner.pk, answers_since=now - timedelta(hours=1))
+
+    assert atom.pk == ends_in_zero
+    assert states.answers_since.tolist() == [1.0]
+
+
 def test_atoms_are_matched_by_their_whole_uuid_even_when_the_first_halves_collide():
     # Given candidates whose UUIDs share their first 8 bytes, and ones that do not
     def candidates_of(keys: list[bytes]) -> hot.CourseCandidates:
