@@ -131,6 +131,12 @@ for _database in DATABASES.values():
     else:
         _database["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
         _database["CONN_HEALTH_CHECKS"] = True
+        if _database["ENGINE"] == "django.db.backends.postgresql":
+            # Django's, with the health check skipped for a connection used moments ago
+            _database["ENGINE"] = "config.db_backends.postgresql"
+# A connection that ran a query this recently is reused without Django's SELECT 1 health check
+# (config/db_backends/postgresql/base.py); 0 checks before every request, as stock Django does.
+DATABASE_HEALTH_CHECK_DELAY_S = env.float("DATABASE_HEALTH_CHECK_DELAY_S", default=5.0)
 DATABASE_ROUTERS = ["config.db_routers.LegacyRouter", "config.db_routers.ReplicaRouter"]
 REPLICA_READS_ENABLED = "replica" in DATABASES
 # After their own write, a user reads from the primary for this long: more than the replica's
