@@ -7,7 +7,9 @@ Never stale: the copy is keyed by the ``curriculum.structure`` cache version, wh
 or delete of a course, concept or prerequisite link bumps (model signals, whichever door made
 the change: admin, API, services, cascades) and which ``concept_prerequisites_set`` bumps for
 its bulk writes. Writes that bypass both (bulk inserts and ``QuerySet.update``) are picked up
-within ``MAX_AGE_S``.
+within ``MAX_AGE_S``, and so are changes made in another process under the embedded
+local-memory cache (each process has its own version there: a management command's edit
+reaches the dev server within a minute; the admin, served by that process, at once).
 """
 
 import time
