@@ -8,7 +8,10 @@ default cache, shared by every process with Redis; with the embedded local-memor
 process has its own, so readers also bound how long they keep a copy.
 """
 
+import time
 import uuid
+from collections import OrderedDict
+from collections.abc import Callable
 
 from django.core.cache import cache
 from django.db import transaction
@@ -35,3 +38,32 @@ def cache_version_bump(name: str) -> None:
 
     bump()
     transaction.on_commit(bump)
+
+
+class KeptByVersion:
+    """Values derived from ``version_name``'s source, kept in this process one per key: reused
+    while the token is current and the copy is younger than the caller's ``max_age`` (writes
+    that bypass the bump; the embedded cache's per-process tokens), the least recently used
+    dropped past ``max_entries``. Each ``get`` costs one cache read when the copy is current."""
+
+    def __init__(self, version_name: str, max_entries: int) -> None:
+        self.version_name = version_name
+        self.max_entries = max_entries
+        self._kept: OrderedDict = OrderedDict()  # key → (token, built at, value)
+
+    def get(self, key, build: Callable, max_age: float):
+        token = cache_version(self.version_name)  # read before building: a bump during it wins
+        kept = self._kept.get(key)
+        if kept is not None and kept[0] == token and time.monotonic() - kept[1] < max_age:
+            self._kept.move_to_end(key)
+            return kept[2]
+        built_at = time.monotonic()
+        value = build(key)
+        self._kept[key] = (token, built_at, value)
+        self._kept.move_to_end(key)
+        while len(self._kept) > self.max_entries:
+            self._kept.popitem(last=False)
+        return value
+
+    def clear(self) -> None:
+        self._kept.clear()

@@ -12,13 +12,12 @@ local-memory cache (each process has its own version there: a management command
 reaches the dev server within a minute; the admin, served by that process, at once).
 """
 
-import time
-from collections import OrderedDict, defaultdict
+from collections import defaultdict
 from dataclasses import dataclass
 
 from django.db.models.signals import post_delete, post_save
 
-from apps.core.cache_versions import cache_version, cache_version_bump
+from apps.core.cache_versions import KeptByVersion, cache_version_bump
 
 from .models import Concept, ConceptPrerequisite, Course
 
@@ -26,7 +25,7 @@ VERSION = "curriculum.structure"
 MAX_AGE_S = 60.0
 MAX_COURSES = 64  # per process; the least recently used course goes first
 
-_hot: OrderedDict = OrderedDict()  # course id → (version, built at, CourseGraph)
+_hot = KeptByVersion(VERSION, MAX_COURSES)  # course id → CourseGraph
 
 
 @dataclass(frozen=True)
@@ -39,17 +38,7 @@ class CourseGraph:
 def course_graph(course_id) -> CourseGraph:
     """The course's row and concept graph: this process's copy when its version is current
     (one cache read), else three narrow queries."""
-    version = cache_version(VERSION)  # read before the queries: a bump during them wins
-    kept = _hot.get(course_id)
-    if kept is not None and kept[0] == version and time.monotonic() - kept[1] < MAX_AGE_S:
-        _hot.move_to_end(course_id)
-        return kept[2]
-    graph = course_graph_build(course_id)
-    _hot[course_id] = (version, time.monotonic(), graph)
-    _hot.move_to_end(course_id)
-    while len(_hot) > MAX_COURSES:
-        _hot.popitem(last=False)
-    return graph
+    return _hot.get(course_id, course_graph_build, MAX_AGE_S)
 
 
 def course_graph_build(course_id) -> CourseGraph:

@@ -10,9 +10,8 @@ the workflow (IRT calibration, the legacy backfill) are picked up within ``MAX_A
 between equal scores follow the order of the last rebuild.
 """
 
-import time
 import uuid
-from collections import Counter, OrderedDict
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
@@ -24,7 +23,7 @@ from django.db.models import FloatField, Func, QuerySet, TextField
 from django.db.models.functions import Cast
 
 from apps.content.models import AtomStatus, LearningAtom
-from apps.core.cache_versions import cache_version
+from apps.core.cache_versions import KeptByVersion
 
 from .models import LearnerAtomState
 
@@ -48,7 +47,7 @@ VERSION = "scheduler.course_candidates"
 MAX_AGE_S = 60.0  # also bounds a copy kept under the embedded cache's per-process version
 MAX_COURSES = 64  # per process; the least recently used course goes first
 
-_hot: OrderedDict = OrderedDict()  # course id → (version, built at, CourseCandidates)
+_hot = KeptByVersion(VERSION, MAX_COURSES)  # course id → CourseCandidates
 
 
 @dataclass(frozen=True)
@@ -105,18 +104,7 @@ def _halves(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def course_candidates(course_id) -> CourseCandidates:
     """The course's candidates: from this process's copy when its version is current (one
     cache read), else one query."""
-    version = cache_version(VERSION)  # read before the query: a bump during it wins
-    kept = _hot.get(course_id)
-    if kept is not None and kept[0] == version and time.monotonic() - kept[1] < MAX_AGE_S:
-        _hot.move_to_end(course_id)
-        return kept[2]
-    built_at = time.monotonic()
-    candidates = course_candidates_build(course_id)
-    _hot[course_id] = (version, built_at, candidates)
-    _hot.move_to_end(course_id)
-    while len(_hot) > MAX_COURSES:
-        _hot.popitem(last=False)
-    return candidates
+    return _hot.get(course_id, course_candidates_build, MAX_AGE_S)
 
 
 def course_candidates_build(course_id) -> CourseCandidates:
