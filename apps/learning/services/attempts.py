@@ -15,13 +15,13 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from apps.analytics.services import attempts_recorded
 from apps.content.atom_types import AtomValidationError, get_atom_type
 from apps.content.selectors import revision_atom_snapshot
 from apps.core.bulk import rows_update
+from apps.core.raw_sql import field_value, for_update, in_list
 from apps.core.signals import learner_figures_changed_on_commit
 from apps.core.storable import unstorable_text
 from apps.core.sync_port import rows_changed
@@ -37,7 +37,7 @@ from apps.scheduler.services import (
     review_plan,
 )
 
-from ..models import Attempt, Mistake, SessionKind, StudySession, XPEvent, XPReason
+from ..models import Attempt, SessionKind, StudySession, XPEvent, XPReason
 from .client_clock import client_time_problem
 from .grading_context import grading_context
 from .locks import learner_write_lock
@@ -125,23 +125,12 @@ def attempts_ingest(*, learner, inputs: list[AttemptInput], now: datetime | None
 
 def _ingest(learner, inputs: list[AttemptInput], now: datetime):
     outcomes: list[AttemptOutcome | None] = [None] * len(inputs)
-    existing = {
-        a.client_attempt_id: a
-        for a in Attempt.objects.filter(
-            learner=learner, client_attempt_id__in=[i.client_attempt_id for i in inputs]
-        )
-    }
+    existing = _attempts_of(learner, {i.client_attempt_id for i in inputs})
     # Replays need neither atoms nor sessions (an all-replay request runs one statement).
     pending = [i for i in inputs if i.client_attempt_id not in existing]
     atoms, links = grading_context({i.atom_id for i in pending})
     context = _scheduling_context(links, learner)
-    sessions = dict(  # a session set aside by a reset takes no new answers
-        StudySession.objects.filter(
-            learner=learner,
-            pk__in={i.session_id for i in pending if i.session_id},
-            archived_in__isnull=True,
-        ).values_list("pk", "kind")
-    )
+    sessions = _live_sessions(learner, {i.session_id for i in pending if i.session_id})
     placements = frozenset(pk for pk, kind in sessions.items() if kind == SessionKind.PLACEMENT)
     context = replace(context, placement_sessions=placements)
     fresh: list[tuple[int, AttemptInput]] = []
@@ -180,6 +169,53 @@ def _ingest(learner, inputs: list[AttemptInput], now: datetime):
                 )
                 outcomes[position] = _replay(winner, item)
     return _twins_settled(outcomes, twins, first_of)
+
+
+# The reads below are written out in SQL (apps/core/raw_sql.py): the ORM took longer to
+# compile each than the database took to answer it.
+
+
+def _attempts_of(learner, client_attempt_ids) -> dict:
+    """{client attempt id: the learner's attempt stored under it}, for ``client_attempt_ids``."""
+    if not client_attempt_ids:
+        return {}
+    ids_sql, ids = in_list(Attempt, "client_attempt_id", client_attempt_ids)
+    attempts = Attempt.objects.raw(
+        "SELECT * FROM learning_attempt "  # noqa: S608 - placeholders only
+        f"WHERE learner_id = %s AND client_attempt_id IN {ids_sql}",
+        [field_value(Attempt, "learner", learner.pk), *ids],
+    )
+    return {attempt.client_attempt_id: attempt for attempt in attempts}
+
+
+def _live_sessions(learner, session_ids) -> dict:
+    """{session id: kind} of the learner's sessions among ``session_ids``; a session set aside
+    by a reset takes no new answers."""
+    if not session_ids:
+        return {}
+    ids_sql, ids = in_list(StudySession, "id", session_ids)
+    sessions = StudySession.objects.raw(
+        "SELECT id, kind FROM learning_studysession "  # noqa: S608 - placeholders only
+        f"WHERE learner_id = %s AND id IN {ids_sql} AND archived_in_id IS NULL",
+        [field_value(StudySession, "learner", learner.pk), *ids],
+    )
+    return {session.pk: session.kind for session in sessions}
+
+
+def _states_locked(learner, atom_ids) -> dict:
+    """{atom id: the learner's live state}, locked in pk order so concurrent answers on one
+    atom apply one after the other. Each carries ``open_mistakes``, whether the atom has an
+    open mistake (riding on this read: only then does a correct answer cost the mistakes'
+    UPDATE)."""
+    ids_sql, ids = in_list(LearnerAtomState, "atom", atom_ids)
+    states = LearnerAtomState.objects.raw(
+        "SELECT s.*, EXISTS (SELECT 1 FROM learning_mistake m WHERE m.learner_id = s.learner_id"  # noqa: S608
+        " AND m.atom_id = s.atom_id AND m.cleared_at IS NULL AND m.archived_in_id IS NULL)"
+        " AS open_mistakes FROM scheduler_learneratomstate s WHERE s.learner_id = %s"
+        f" AND s.atom_id IN {ids_sql} AND s.archived_in_id IS NULL ORDER BY s.id{for_update()}",
+        [field_value(LearnerAtomState, "learner", learner.pk), *ids],
+    )
+    return {state.atom_id: state for state in states}
 
 
 def _twins_settled(outcomes, twins, first_of) -> list:
@@ -307,23 +343,8 @@ def _store(learner, rows, atoms, now, outcomes, context, savepoint=True) -> list
 
 
 def _store_locked(learner, rows, atoms, now, outcomes, context) -> list[Attempt]:
-    """Precondition: inside a transaction. Locks the learner's states for these atoms (in pk
-    order) so concurrent answers on one atom apply one after the other, not over each other."""
-    # Whether each atom has an open mistake rides on the state lock's read (no statement of
-    # its own): only then does a correct answer cost the mistakes' UPDATE.
-    open_mistake = Mistake.objects.filter(
-        learner_id=OuterRef("learner_id"),
-        atom_id=OuterRef("atom_id"),
-        cleared_at__isnull=True,
-        archived_in__isnull=True,
-    )
-    states = {
-        s.atom_id: s
-        for s in LearnerAtomState.objects.select_for_update()
-        .filter(learner=learner, atom_id__in={i.atom_id for _, i in rows}, archived_in__isnull=True)
-        .annotate(open_mistakes=Exists(open_mistake))
-        .order_by("pk")
-    }
+    """Precondition: inside a transaction."""
+    states = _states_locked(learner, {i.atom_id for _, i in rows})
     open_atoms = {atom_id for atom_id, s in states.items() if s.open_mistakes}
     # Daily limits count atoms answered on the learner's day: only an atom not answered yet
     # today can move those counts (and the after-commit check is skipped otherwise).
