@@ -15,6 +15,8 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
+from apps.core.bulk import rows_insert
+
 from .models import AnalyticsEvent
 from .schema import EventKind, InvalidEvent, event_payload
 
@@ -83,7 +85,7 @@ def _insert(rows: list[AnalyticsEvent]) -> None:
     for row in rows:
         if row.occurred_at is None:
             row.occurred_at = now
-    AnalyticsEvent.objects.bulk_create(rows)
+    rows_insert(AnalyticsEvent, rows)  # one statement, without a BEGIN and COMMIT around it
 
 
 def attempts_recorded(
