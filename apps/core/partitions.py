@@ -140,9 +140,10 @@ class MonthlyPartitions:
                 f"INSERT INTO {name} SELECT * FROM moved"
             )
             cursor.execute(move, [low, high])
+            # The bounds are literals (ours): DDL takes no bound parameters on the server
             cursor.execute(
-                f"ALTER TABLE {self.table} ATTACH PARTITION {name} FOR VALUES FROM (%s) TO (%s)",
-                [low, high],
+                f"ALTER TABLE {self.table} ATTACH PARTITION {name} "
+                f"FOR VALUES FROM ('{low}') TO ('{high}')"
             )
         return plain
 

@@ -62,9 +62,9 @@ def partition(apps, schema_editor):
         while month <= last:
             following = _next_month(month)
             cursor.execute(
+                # The bounds are literals: DDL takes no bound parameters (server-side binding)
                 f'CREATE TABLE "{TABLE}_y{month.year:04d}m{month.month:02d}" PARTITION OF {TABLE} '
-                "FOR VALUES FROM (%s) TO (%s)",
-                [f"{month} 00:00:00+00", f"{following} 00:00:00+00"],
+                f"FOR VALUES FROM ('{month} 00:00:00+00') TO ('{following} 00:00:00+00')"
             )
             month = following
         cursor.execute(f"CREATE TABLE {TABLE}_default PARTITION OF {TABLE} DEFAULT")
