@@ -43,7 +43,9 @@ def bonuses(learner, reason=None) -> list[str]:
 
 
 def local_noon(day: date) -> datetime:
-    return datetime.combine(day, time(12), tzinfo=NEW_YORK)
+    """Noon of ``day`` in New York; today before noon there, now (the API refuses answers
+    from the future)."""
+    return min(datetime.combine(day, time(12), tzinfo=NEW_YORK), timezone.now())
 
 
 def today_in_new_york() -> date:
