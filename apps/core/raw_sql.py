@@ -7,7 +7,7 @@ instead, which still builds model instances with the fields' converters; these h
 the parameters as the ORM would (a UUID is text on SQLite), so the SQL stays portable.
 """
 
-from django.db import connection
+from django.db import connection, connections, router
 
 
 def field_value(model, name: str, value):
@@ -20,6 +20,19 @@ def in_list(model, name: str, values) -> tuple[str, list]:
     Precondition: ``values`` is not empty (``IN ()`` is not SQL)."""
     prepared = [field_value(model, name, value) for value in values]
     return "(" + ", ".join(["%s"] * len(prepared)) + ")", prepared
+
+
+def read_cursor(model):
+    """A cursor where the ORM would read ``model`` now (the replica inside a replica scope)."""
+    return connections[router.db_for_read(model)].cursor()
+
+
+def column_values(model, name: str, values) -> list:
+    """``values`` read from ``model``'s field ``name`` by a raw cursor, as the ORM returns them
+    (SQLite hands back a UUID as text, and a date as text where it lost the column's type)."""
+    field = model._meta.get_field(name)
+    field = getattr(field, "target_field", field)
+    return [None if value is None else field.to_python(value) for value in values]
 
 
 def for_update() -> str:

@@ -12,21 +12,18 @@ from zoneinfo import ZoneInfo
 import numpy as np
 from django.conf import settings
 from django.db.models import (
-    CharField,
     Count,
-    DateField,
     F,
     Min,
     Q,
     Sum,
-    UUIDField,
-    Value,
 )
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from apps.content.models import LearningAtom
-from apps.curriculum.models import Course
+from apps.core.raw_sql import column_values, field_value, read_cursor
+from apps.curriculum.models import Concept, Course
 from apps.curriculum.structure import course_graph
 from apps.scheduler.algorithms.calendar_days import local_day
 from apps.scheduler.bkt_fitting import bkt_priors_for_course
@@ -75,25 +72,23 @@ def _rollup(learner, *, atoms: bool = False) -> tuple[list, list] | None:
     the learner's, or no day at all (the log is then empty too, or its rows were written by a
     path that keeps no rollup, such as a test factory; an indexed look-up finds out at no cost
     for a learner without attempts)."""
-    query = (
-        LearnerDayRollup.objects.filter(learner=learner)
-        .annotate(atom=Value(None, output_field=UUIDField()))
-        .values_list("day", "timezone", "atom", "attempts", "correct", "time_spent_ms")
-        .order_by()
+    learner_id = field_value(LearnerDayRollup, "learner", learner.pk)
+    sql = (
+        "SELECT day, timezone, NULL, attempts, correct, time_spent_ms"
+        " FROM learning_learnerdayrollup WHERE learner_id = %s"
     )
     if atoms:
-        query = query.union(
-            LearnerAtomRollup.objects.filter(learner=learner)
-            .annotate(
-                no_day=Value(None, output_field=DateField()),
-                no_zone=Value("", output_field=CharField()),
-            )
-            .values_list("no_day", "no_zone", "atom_id", "attempts", "correct", "time_spent_ms")
-            .order_by(),
-            all=True,
+        sql += (
+            " UNION ALL SELECT NULL, '', atom_id, attempts, correct, time_spent_ms"
+            " FROM learning_learneratomrollup WHERE learner_id = %s"
         )
+    with read_cursor(LearnerDayRollup) as cursor:  # written out: see apps/core/raw_sql.py
+        cursor.execute(sql, [learner_id, learner_id] if atoms else [learner_id])
+        rows = cursor.fetchall()
     days, atom_rows = [], []
-    for day, zone, atom_id, *sums in query:
+    day_values = column_values(LearnerDayRollup, "day", [row[0] for row in rows])
+    atom_values = column_values(LearnerAtomRollup, "atom", [row[2] for row in rows])
+    for day, atom_id, (_, zone, _, *sums) in zip(day_values, atom_values, rows, strict=True):
         if atom_id is not None:
             atom_rows.append((atom_id, *sums))
         elif zone != learner.timezone:
@@ -123,13 +118,16 @@ def _days_from_attempts(learner) -> list:
 
 def xp_by_local_day(learner) -> dict:
     """{local day: XP earned} over the learner's live ledger (one grouped query)."""
-    return dict(
-        XPEvent.objects.filter(learner=learner, archived_in__isnull=True)
-        .annotate(day=TruncDate("occurred_at", tzinfo=ZoneInfo(learner.timezone)))
-        .values_list("day")
-        .annotate(xp=Sum("amount"))
-        .order_by()
-    )
+    with read_cursor(XPEvent) as cursor:  # written out: see apps/core/raw_sql.py
+        day, params = cursor.db.ops.datetime_cast_date_sql("occurred_at", (), learner.timezone)
+        cursor.execute(
+            f"SELECT {day}, SUM(amount) FROM learning_xpevent"  # noqa: S608 - placeholders only
+            " WHERE learner_id = %s AND archived_in_id IS NULL GROUP BY 1",
+            [*params, field_value(XPEvent, "learner", learner.pk)],
+        )
+        rows = cursor.fetchall()
+    days = column_values(LearnerDayRollup, "day", [day for day, _ in rows])
+    return {day: xp for day, (_, xp) in zip(days, rows, strict=True)}
 
 
 def learner_streak(learner, dates: list | None = None, xp_by_day: dict | None = None) -> dict:
@@ -171,24 +169,37 @@ def learner_progress(learner) -> dict:
     # XP per local day (one grouped query instead of the sum): the total, and the freezes.
     xp_by_day = xp_by_local_day(learner)
     xp = sum(xp_by_day.values())
-    sessions = StudySession.objects.filter(learner=learner, archived_in__isnull=True).aggregate(
-        total=Count("id"), completed=Count("id", filter=Q(completed_at__isnull=False))
-    )
-    states = LearnerAtomState.objects.filter(learner=learner, archived_in__isnull=True).aggregate(
-        studied=Count("id"), due=Count("id", filter=Q(due_at__lte=timezone.now()))
-    )
+    sessions, completed, studied, due = _sessions_and_states(learner)
     return {
         "attempts": totals["attempts"],
         "correct": totals["correct"],
         "accuracy": _accuracy(totals["correct"], totals["attempts"]),
         "time_spent_ms": totals["time_ms"] or 0,
         "xp_total": xp or 0,
-        "sessions": sessions["total"],
-        "sessions_completed": sessions["completed"],
-        "atoms_studied": states["studied"],
-        "atoms_due": states["due"],
+        "sessions": sessions,
+        "sessions_completed": completed,
+        "atoms_studied": studied,
+        "atoms_due": due,
         "streak": learner_streak(learner, dates, xp_by_day),
     }
+
+
+def _sessions_and_states(learner) -> tuple[int, int, int, int]:
+    """(sessions, completed sessions, atoms studied, atoms due now) of the learner's live rows,
+    in one statement (written out: see apps/core/raw_sql.py)."""
+    learner_id = field_value(StudySession, "learner", learner.pk)
+    with read_cursor(StudySession) as cursor:
+        cursor.execute(
+            "SELECT sessions.total, sessions.completed, states.studied, states.due FROM"
+            " (SELECT COUNT(*) AS total, COUNT(completed_at) AS completed"
+            "  FROM learning_studysession WHERE learner_id = %s AND archived_in_id IS NULL)"
+            " AS sessions,"
+            " (SELECT COUNT(*) AS studied, COUNT(CASE WHEN due_at <= %s THEN 1 END) AS due"
+            "  FROM scheduler_learneratomstate WHERE learner_id = %s AND archived_in_id IS NULL)"
+            " AS states",
+            [learner_id, field_value(LearnerAtomState, "due_at", timezone.now()), learner_id],
+        )
+        return cursor.fetchone()
 
 
 def learner_statistics(learner) -> dict:
@@ -344,14 +355,20 @@ def learner_concept_mastery(learner) -> list[dict]:
     cache read of its concept graph (apps/curriculum/structure.py) and one of its priors."""
     thresholds: dict = {}
     own_p_known: dict = {}
-    for concept_id, course_id, threshold, p_known in (
-        LearnerConceptState.objects.filter(
-            learner=learner, archived_in__isnull=True, concept__course__is_published=True
+    with read_cursor(LearnerConceptState) as cursor:  # written out: see apps/core/raw_sql.py
+        cursor.execute(
+            "SELECT s.concept_id, c.course_id, course.mastery_threshold, s.p_known"
+            " FROM scheduler_learnerconceptstate s"
+            " JOIN curriculum_concept c ON c.id = s.concept_id"
+            " JOIN curriculum_course course ON course.id = c.course_id"
+            " WHERE s.learner_id = %s AND s.archived_in_id IS NULL AND course.is_published = %s",
+            [field_value(LearnerConceptState, "learner", learner.pk), True],
         )
-        .order_by()
-        .values_list(
-            "concept_id", "concept__course_id", "concept__course__mastery_threshold", "p_known"
-        )
+        rows = cursor.fetchall()
+    concept_ids = column_values(LearnerConceptState, "concept", [row[0] for row in rows])
+    course_ids = column_values(Concept, "course", [row[1] for row in rows])
+    for concept_id, course_id, (_, _, threshold, p_known) in zip(
+        concept_ids, course_ids, rows, strict=True
     ):
         thresholds[course_id] = threshold
         own_p_known[concept_id] = p_known

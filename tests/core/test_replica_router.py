@@ -6,6 +6,7 @@ written to or migrated on the replica (config/db_routers.py, apps/core/replica.p
 test database, which sees only committed rows. The test's rows sit in default's open
 transaction, so the replica answers like one that has not replayed them yet."""
 
+import re
 import time
 from contextlib import contextmanager
 
@@ -52,7 +53,8 @@ def queries_by_alias():
 
 
 def reads_tables(captured, prefix: str) -> bool:
-    return any(f'"{prefix}' in query["sql"] for query in captured.captured_queries)
+    """Whether a statement names a table starting with ``prefix`` (quoted by the ORM or not)."""
+    return any(re.search(rf'\b"?{prefix}', q["sql"]) for q in captured.captured_queries)
 
 
 def writes(captured) -> list[str]:

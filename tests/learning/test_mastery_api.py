@@ -1,6 +1,7 @@
 """Per-concept mastery in GET /api/v1/progress/ and /progress/statistics/: the scheduler's
 P(known) and a status that follows the prerequisites (apps/learning/mastery.py)."""
 
+import re
 from itertools import pairwise
 
 import pytest
@@ -192,7 +193,7 @@ def _mastery_sql(queries) -> list[str]:
     return [
         q["sql"]
         for q in queries.captured_queries
-        if '"curriculum_concept"' in q["sql"] or '"scheduler_fittedmodel"' in q["sql"]
+        if re.search(r'\b"?(curriculum_concept|scheduler_fittedmodel)\b', q["sql"])
     ]
 
 
