@@ -22,7 +22,8 @@ import numpy as np
 from django.conf import settings
 from django.utils import timezone
 
-from apps.curriculum.models import Course
+from apps.core.raw_sql import column_values, field_value, read_cursor
+from apps.curriculum.models import Concept, Course
 from apps.curriculum.structure import course_graph
 from apps.experiments.policy import ArmPolicy, learner_arm
 from apps.learning.models import Mistake, SessionKind, StudySession
@@ -172,13 +173,18 @@ def _choose(learner, course, limit, session_id, exclude_concepts, now, *, daily)
 
     # One read of the learner's concept states: P(known) of this course's concepts, and θ
     # (the mean over every course's).
-    states = list(
-        LearnerConceptState.objects.filter(learner=learner, archived_in__isnull=True)
-        .order_by()
-        .values_list("concept_id", "concept__course_id", "p_known", "theta")
-    )
-    knowledge = {concept: p for concept, course_id, p, _ in states if course_id == course.pk}
-    theta = float(np.mean([row[3] for row in states])) if states else 0.0
+    with read_cursor(LearnerConceptState) as cursor:  # written out: see apps/core/raw_sql.py
+        cursor.execute(
+            "SELECT s.concept_id, s.p_known, s.theta, c.course_id = %s"
+            " FROM scheduler_learnerconceptstate s JOIN curriculum_concept c ON c.id = s.concept_id"
+            " WHERE s.learner_id = %s AND s.archived_in_id IS NULL",
+            [field_value(Concept, "course", course.pk),
+             field_value(LearnerConceptState, "learner", learner.pk)],
+        )  # fmt: skip
+        states = cursor.fetchall()
+    concepts = column_values(LearnerConceptState, "concept", [row[0] for row in states])
+    knowledge = {c: row[1] for c, row in zip(concepts, states, strict=True) if row[3]}
+    theta = float(np.mean([row[2] for row in states])) if states else 0.0
     prerequisites = _course_prerequisites(course)
     # concepts not practised yet start at their fitted prior (the course's pooled one, or BKT's
     # default), as their first update will
