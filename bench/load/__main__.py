@@ -1,6 +1,6 @@
 """Load: mixed learner traffic against the production stack (issue 9).
 
-gunicorn (config.wsgi, production settings, DEBUG off, 6 sync workers) on PostgreSQL, Redis
+gunicorn (config.wsgi, production settings, DEBUG off, 4 sync workers) on PostgreSQL, Redis
 as cache and Celery broker, and a Celery worker process. Each virtual learner is a distinct
 learner with their own JWT, open study session and history (bench/load/seed.py). The traffic
 is open loop: Poisson arrivals at a fixed mean rate (bench/load/traffic.py), 40% GET next
@@ -27,9 +27,9 @@ Run: .venv/bin/python bench/load                      (about 3 minutes)
 LOAD_TREE=<git revision> serves that revision's code instead of the working tree (others'
 uncommitted edits stay out of a before/after).
 Knobs: LOAD_RATES=40,80,...,240  LOAD_STEP_S=10  LOAD_LEARNERS=200  LOAD_HISTORY=160 (past
-attempts per learner, mean)  LOAD_WORKERS=6  LOAD_P99_MS=100  LOAD_PORT=8972
+attempts per learner, mean)  LOAD_WORKERS=4  LOAD_P99_MS=100  LOAD_PORT=8972
 LOAD_BASELINE_WORKERS: the baseline's gunicorn workers (default LOAD_WORKERS), to compare
-worker counts on one revision: LOAD_BASELINE=HEAD LOAD_BASELINE_WORKERS=4.
+worker counts on one revision: LOAD_WORKERS=6 LOAD_BASELINE=HEAD LOAD_BASELINE_WORKERS=4.
 LOAD_PROFILE=<rate>: py-spy records the gunicorn workers during that step (if installed).
 The output ends with one JSON line: {"max_rate_p99_under_100ms": x, ...} with the same run's
 baselines (/healthz; with LOAD_BASELINE, "baseline": the other revision's figures).
@@ -70,7 +70,7 @@ RATES = [float(r) for r in os.environ.get("LOAD_RATES", DEFAULT_RATES).split(","
 STEP_S = float(os.environ.get("LOAD_STEP_S", "5" if QUICK else "10"))
 LEARNERS = int(os.environ.get("LOAD_LEARNERS", "50" if QUICK else "200"))
 HISTORY = int(os.environ.get("LOAD_HISTORY", "160"))
-WORKERS = int(os.environ.get("LOAD_WORKERS", "6"))  # 2 cores: the Makefile's serve-prod default
+WORKERS = int(os.environ.get("LOAD_WORKERS", "4"))  # 2 cores: the Makefile's serve-prod default
 BASELINE_WORKERS = int(os.environ.get("LOAD_BASELINE_WORKERS", str(WORKERS)))
 BASELINE_NOTE = f" ({BASELINE_WORKERS} workers)" if BASELINE_WORKERS != WORKERS else ""
 P99_TARGET_MS = float(os.environ.get("LOAD_P99_MS", "100"))
@@ -181,9 +181,12 @@ def run() -> dict:
     with connections["default"].cursor() as cursor:
         cursor.execute("ANALYZE")  # as autovacuum would after the load
     connections.close_all()
+    web = f"gunicorn {WORKERS} sync workers"
+    if BASELINE_NOTE:
+        web += f" (the baseline {BASELINE_WORKERS})"
     print(f"seeded {LEARNERS} learners and {len(plan['atoms'])} atoms in "
-          f"{time.monotonic() - started:.0f} s; gunicorn {WORKERS} sync workers"
-          f"{BASELINE_NOTE}, 1 Celery worker; steps of {STEP_S:.0f} s")  # fmt: skip
+          f"{time.monotonic() - started:.0f} s; {web}, 1 Celery worker; "
+          f"steps of {STEP_S:.0f} s")  # fmt: skip
 
     running: list[subprocess.Popen] = []
     try:
