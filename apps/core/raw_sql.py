@@ -1,10 +1,11 @@
-"""Parameters for the few reads written out in SQL on the attempt path.
+"""Parameters and values for the few hot reads written out in SQL (the attempt, next items,
+progress).
 
-Compiling the ORM's form of a small query there cost more CPU than running it: a filtered,
-locked read with an EXISTS annotation took 0.74 ms to compile and 0.1 ms to run (py-spy, one
-answer: the ORM's compilers were a quarter of it). Those reads go through ``Model.objects.raw``
-instead, which still builds model instances with the fields' converters; these helpers prepare
-the parameters as the ORM would (a UUID is text on SQLite), so the SQL stays portable.
+Compiling the ORM's form of a small query there cost more CPU than running it: the attempt's
+locked state read with an EXISTS annotation took 0.74 ms to compile and 0.1 ms to run (py-spy:
+the ORM's compilers were a quarter of an answer). Those reads go through ``Model.objects.raw``
+or a cursor where the ORM would read; these helpers prepare the parameters and convert the
+values as the fields do (a UUID is text on SQLite), so the same SQL runs on both databases.
 """
 
 from django.db import connection, connections, router
